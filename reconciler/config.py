@@ -1,0 +1,155 @@
+"""Configuration: ``mzi.toml`` validated by pydantic, secrets from the environment.
+
+The default ``mzi.toml`` points both systems at the embedded sandbox so ``mzi plan``
+works on a fresh clone. Switching a system to ``backend = "live"`` makes its secrets
+mandatory; they are read from environment variables (never from the file) and a missing
+one is named in the error.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+from .http import RetryPolicy
+
+#: Zoho data centres: API domain and accounts (OAuth) server per DC
+ZOHO_DATA_CENTRES: dict[str, tuple[str, str]] = {
+    "com": ("https://www.zohoapis.com", "https://accounts.zoho.com"),
+    "eu": ("https://www.zohoapis.eu", "https://accounts.zoho.eu"),
+    "in": ("https://www.zohoapis.in", "https://accounts.zoho.in"),
+    "com.au": ("https://www.zohoapis.com.au", "https://accounts.zoho.com.au"),
+    "jp": ("https://www.zohoapis.jp", "https://accounts.zoho.jp"),
+    "ca": ("https://www.zohoapis.ca", "https://accounts.zohocloud.ca"),
+    "sa": ("https://www.zohoapis.sa", "https://accounts.zoho.sa"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpSettings(_Section):
+    concurrency: int = Field(10, ge=1, le=100)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    max_retries: int = Field(5, ge=0, le=20)
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(concurrency=self.concurrency, timeout=self.timeout_seconds, max_retries=self.max_retries)
+
+
+class ZohoSettings(HttpSettings):
+    backend: Literal["sandbox", "live"] = "sandbox"
+    data_centre: Literal["com", "eu", "in", "com.au", "jp", "ca", "sa"] = "com"
+    client_id_env: str = "MZI_ZOHO_CLIENT_ID"
+    client_secret_env: str = "MZI_ZOHO_CLIENT_SECRET"
+    refresh_token_env: str = "MZI_ZOHO_REFRESH_TOKEN"
+    full_refresh_after_hours: float = Field(24.0, gt=0)
+
+    @property
+    def api_domain(self) -> str:
+        return ZOHO_DATA_CENTRES[self.data_centre][0]
+
+    @property
+    def accounts_url(self) -> str:
+        return ZOHO_DATA_CENTRES[self.data_centre][1]
+
+    def secrets(self) -> tuple[str, str, str]:
+        """(client id, client secret, refresh token) from the environment."""
+        return tuple(_require_env(name, "zoho") for name in (self.client_id_env, self.client_secret_env, self.refresh_token_env))  # type: ignore[return-value]
+
+
+class MoodleSettings(HttpSettings):
+    backend: Literal["sandbox", "live"] = "sandbox"
+    url: str = ""
+    token_env: str = "MZI_MOODLE_TOKEN"
+    concurrency: int = Field(4, ge=1, le=50)
+    timeout_seconds: float = Field(60.0, gt=0, le=600)
+    max_input_vars: int = Field(5000, ge=100)
+
+    @model_validator(mode="after")
+    def _live_needs_url(self) -> "MoodleSettings":
+        if self.backend == "live" and not self.url.startswith(("http://", "https://")):
+            raise ValueError("backend 'live' needs url = \"https://your.moodle\"")
+        return self
+
+    def token(self) -> str:
+        return _require_env(self.token_env, "moodle")
+
+
+class SandboxSettings(_Section):
+    students: int = Field(150, ge=1, le=200_000)
+    seed: int = 7
+    host: str = "127.0.0.1"
+    zoho_port: int = Field(8701, ge=1, le=65535)
+    moodle_port: int = Field(8702, ge=1, le=65535)
+
+
+class SafetySettings(_Section):
+    max_delete_fraction: float = Field(0.2, ge=0, le=1)
+    max_delete_floor: int = Field(10, ge=0, description="deletes always allowed up to this many per kind")
+
+
+class Config(_Section):
+    state_dir: Path = Path("state")
+    specs_dir: Path | None = None
+    zoho: ZohoSettings = ZohoSettings()
+    moodle: MoodleSettings = MoodleSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    safety: SafetySettings = SafetySettings()
+    path: Path | None = Field(None, exclude=True)
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.state_dir / "sandbox"
+
+    @property
+    def state_db(self) -> Path:
+        return self.state_dir / "mzi.sqlite"
+
+
+def _require_env(name: str, system: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{system} backend is 'live' but environment variable {name} is not set")
+    return value
+
+
+def _resolve(base: Path, value: Path | None) -> Path | None:
+    if value is None or str(value) == "":
+        return None
+    return value if value.is_absolute() else (base / value)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read ``path`` (default ``./mzi.toml``; built-in defaults when there is none).
+
+    Relative paths inside the file are relative to the file, so ``mzi -c /etc/mzi.toml``
+    behaves the same from any working directory.
+    """
+    explicit = path is not None
+    path = path or Path("mzi.toml")
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: no such configuration file")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {details}") from None
+    base = path.resolve().parent
+    return config.model_copy(update={
+        "path": path,
+        "state_dir": _resolve(base, config.state_dir),
+        "specs_dir": _resolve(base, config.specs_dir),
+    })

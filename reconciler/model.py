@@ -1,0 +1,165 @@
+"""The house vocabulary: Address, Record, Action, Change, Result.
+
+These types are what every other module speaks. They are plain frozen dataclasses so
+that they hash, compare and pickle cheaply; the Plan (``plan.py``) is the only one with a
+file format, and it serializes these through ``to_dict``/``from_dict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import MziError
+
+
+class Action(str, Enum):
+    """An action *is* its symbol, as in Terraform: the renderer has no table to drift."""
+
+    CREATE = "+"
+    UPDATE = "~"
+    DELETE = "-"
+    BLOCKED = "!"
+
+    @property
+    def verb(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, order=True)
+class Address:
+    """``kind.key`` — one resource instance, e.g. ``student.5847596000000123456``."""
+
+    kind: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.key}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Address":
+        kind, sep, key = text.partition(".")
+        if not sep or not kind or not key:
+            raise MziError(f"{text!r} is not an address; write KIND.KEY, e.g. student.5847596000000123456")
+        return cls(kind, key)
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: sorted keys, no spaces, UTF-8 kept readable."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fingerprint(fields: dict[str, Any]) -> str:
+    """Short content hash of normalized fields; the stale-plan check compares these."""
+    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Record:
+    """Normalized field values of one instance on one side, plus a display label.
+
+    ``fields`` is keyed by the spec's field names (the Moodle column names) and holds
+    values already normalized by field type, so equality is meaningful.
+    """
+
+    address: Address
+    fields: dict[str, Any]
+    label: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.fields)
+
+
+@dataclass(frozen=True)
+class FieldDelta:
+    """One field's planned change; ``sensitive`` values are masked wherever shown."""
+
+    name: str
+    old: Any
+    new: Any
+    sensitive: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "old": self.old, "new": self.new, "sensitive": self.sensitive}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned action on one address.
+
+    ``after`` is the full desired field set for create/update (what apply sends);
+    ``deltas`` is the readable subset that differs. ``actual_fingerprint`` is the
+    fingerprint of the actual record this change was computed from (``None`` when there
+    was none), which is how a saved plan notices that Moodle moved underneath it.
+    """
+
+    action: Action
+    address: Address
+    label: str = ""
+    after: dict[str, Any] | None = None
+    deltas: tuple[FieldDelta, ...] = ()
+    reason: str = ""
+    blocked_by: tuple[Address, ...] = ()
+    actual_fingerprint: str | None = None
+    drift: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.verb,
+            "address": str(self.address),
+            "label": self.label,
+            "after": self.after,
+            "deltas": [d.to_dict() for d in self.deltas],
+            "reason": self.reason,
+            "blocked_by": [str(a) for a in self.blocked_by],
+            "actual_fingerprint": self.actual_fingerprint,
+            "drift": self.drift,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Change":
+        return cls(
+            action=Action[data["action"].upper()],
+            address=Address.parse(data["address"]),
+            label=data.get("label", ""),
+            after=data.get("after"),
+            deltas=tuple(FieldDelta(**d) for d in data.get("deltas", [])),
+            reason=data.get("reason", ""),
+            blocked_by=tuple(Address.parse(a) for a in data.get("blocked_by", [])),
+            actual_fingerprint=data.get("actual_fingerprint"),
+            drift=bool(data.get("drift", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one address during apply."""
+
+    address: Address
+    action: Action
+    ok: bool
+    status: str = ""
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": str(self.address),
+            "action": self.action.verb,
+            "ok": self.ok,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass
+class ReadStats:
+    """Calls made by a provider during one command, reported in the run log."""
+
+    calls: int = 0
+    records: int = 0
+    writes: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,266 @@
+"""Specs: one TOML file per resource kind, validated by pydantic on load.
+
+A spec is data, not code. It says where a kind comes from (``source``), where it goes
+(``target``), which field is the key, how each field maps (``[fields.<moodle column>]``
+with the Zoho api name, a type, an optional transform, an owner, sensitivity), what the
+kind depends on, and what happens on the target when the source record is gone.
+
+Fields are named by their Moodle column, so a reader follows one field from Zoho to
+Moodle in one line of TOML: ``city = { zoho = "City", type = "string" }``.
+
+Validation errors name the file, the kind and the field (``specs/student.toml: kind
+'student': fields.city.type: …``). Specs shipped with the package live in
+``reconciler/_bundled/specs`` in a wheel and in ``specs/`` in a checkout; a user's own
+``specs/`` directory (mzi.toml ``specs_dir``) overrides kinds by file name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SpecError
+
+FieldType = Literal[
+    "string", "text", "email", "picklist", "lookup_id", "lookup_name",
+    "int", "bool", "decimal", "date", "datetime", "json",
+]
+System = Literal["zoho", "moodle"]
+
+#: transforms that turn one or more Zoho fields into one value (see mapping.py)
+TRANSFORMS = ("subform", "btec_criteria")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoint(_Strict):
+    """One side of a spec: a Zoho module or a Moodle table."""
+
+    system: System
+    module: str | None = Field(None, description="Zoho module api name")
+    table: str | None = Field(None, description="Moodle table without prefix")
+
+    @model_validator(mode="after")
+    def _names_its_store(self) -> "Endpoint":
+        if self.system == "zoho" and not self.module:
+            raise ValueError("a zoho endpoint needs `module`")
+        if self.system == "moodle" and not self.table:
+            raise ValueError("a moodle endpoint needs `table`")
+        return self
+
+
+class KeySpec(_Strict):
+    """The identity shared by both sides: Zoho's record id and the Moodle key column."""
+
+    zoho: str = "id"
+    moodle: str
+
+
+class Dependency(_Strict):
+    """This kind's ``field`` holds the key of a ``kind`` record that must exist first."""
+
+    kind: str
+    field: str
+
+
+class DeletePolicy(_Strict):
+    """What a target row becomes when its source record is gone.
+
+    ``soft``: set ``field`` to ``value`` (the row stays, the dashboard shows the state);
+    ``hard``: remove the row; ``keep``: leave it alone and report it.
+    """
+
+    policy: Literal["soft", "hard", "keep"] = "soft"
+    field: str | None = None
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _soft_needs_field(self) -> "DeletePolicy":
+        if self.policy == "soft" and not (self.field and self.value):
+            raise ValueError("a soft delete needs `field` and `value`")
+        return self
+
+
+class FieldSpec(_Strict):
+    """One field, named (by the enclosing table) after its Moodle column."""
+
+    zoho: str | list[str] | None = Field(None, description="Zoho api name(s) read or written")
+    type: FieldType = "string"
+    transform: Literal["subform", "btec_criteria"] | None = None
+    owner: System | None = Field(None, description="who owns the value; default: the spec's source")
+    sensitive: bool = False
+    compare: bool = Field(True, description="false: written along with real changes, never a reason for one")
+    const: str | int | None = Field(None, description="a fixed value, for facts the source implies")
+    subform_fields: list[str] | None = Field(None, description="subform columns kept, in Zoho api names")
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> "FieldSpec":
+        if self.transform == "btec_criteria" and not isinstance(self.zoho, list):
+            raise ValueError("transform 'btec_criteria' reads a list of Zoho fields: give `zoho = [..]`")
+        if isinstance(self.zoho, list) and self.transform != "btec_criteria":
+            raise ValueError("a list of Zoho fields needs `transform = \"btec_criteria\"`")
+        if self.transform == "subform" and self.type != "json":
+            raise ValueError("transform 'subform' produces JSON: set `type = \"json\"`")
+        if self.type in ("lookup_id", "lookup_name") and not self.zoho:
+            raise ValueError(f"a {self.type} field needs the Zoho lookup field in `zoho`")
+        return self
+
+    @property
+    def zoho_names(self) -> list[str]:
+        if self.zoho is None:
+            return []
+        return list(self.zoho) if isinstance(self.zoho, list) else [self.zoho]
+
+
+class Spec(_Strict):
+    """Everything mzi knows about one resource kind."""
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    label: str = Field("{key}", description="display label, a format string over field names")
+    source: Endpoint
+    target: Endpoint
+    key: KeySpec
+    depends_on: list[Dependency] = []
+    delete: DeletePolicy = DeletePolicy(policy="keep")
+    fields: dict[str, FieldSpec]
+    path: Path | None = Field(None, exclude=True)
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names_are_columns(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        for name in value:
+            if not name.isidentifier() or name.lower() != name:
+                raise ValueError(f"field name {name!r} must be a lowercase Moodle column name")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Spec":
+        if self.source.system == self.target.system:
+            raise ValueError("source and target must be different systems")
+        if self.key.moodle in self.fields:
+            raise ValueError(f"the key column {self.key.moodle!r} is implied by [key]; do not list it in [fields]")
+        for dep in self.depends_on:
+            if dep.field not in self.fields:
+                raise ValueError(f"depends_on names field {dep.field!r}, which is not in [fields]")
+        if self.delete.policy == "soft" and self.delete.field not in self.fields:
+            raise ValueError(f"delete.field {self.delete.field!r} is not in [fields]")
+        return self
+
+    @property
+    def zoho_module(self) -> str:
+        end = self.source if self.source.system == "zoho" else self.target
+        assert end.module is not None
+        return end.module
+
+    @property
+    def moodle_table(self) -> str:
+        end = self.source if self.source.system == "moodle" else self.target
+        assert end.table is not None
+        return end.table
+
+    def owner_of(self, name: str) -> System:
+        return self.fields[name].owner or self.source.system
+
+    @cached_property
+    def managed_fields(self) -> tuple[str, ...]:
+        """Fields the source owns: the ones mzi writes to the target and compares."""
+        return tuple(n for n, f in self.fields.items() if self.owner_of(n) == self.source.system)
+
+    @cached_property
+    def compared_fields(self) -> tuple[str, ...]:
+        return tuple(n for n in self.managed_fields if self.fields[n].compare)
+
+    @cached_property
+    def sensitive_fields(self) -> frozenset[str]:
+        return frozenset(n for n, f in self.fields.items() if f.sensitive)
+
+    def render_label(self, key: str, fields: dict[str, Any]) -> str:
+        """Fill the label template; a missing value shows as ``?`` rather than failing."""
+        values = {name: ("?" if fields.get(name) in (None, "") else fields.get(name)) for name in self.fields}
+        values["key"] = key
+        try:
+            return self.label.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return key
+
+
+def _format_error(path: Path, kind: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{path}: kind {kind!r}: {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_spec(path: Path) -> Spec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from exc
+    kind = str(data.get("kind", path.stem))
+    try:
+        return Spec.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        raise SpecError(_format_error(path, kind, exc)) from None
+
+
+def bundled_specs_dir() -> Path:
+    """The specs that ship with mzi: the checkout's ``specs/`` or the wheel's copy."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "specs"
+    return checkout if checkout.is_dir() else here / "_bundled" / "specs"
+
+
+def load_specs(override_dir: Path | None = None) -> dict[str, Spec]:
+    """All specs by kind, bundled ones first, then files of ``override_dir`` replacing them."""
+    files = {p.name: p for p in sorted(bundled_specs_dir().glob("*.toml"))}
+    if override_dir is not None:
+        if not override_dir.is_dir():
+            raise SpecError(f"specs directory {override_dir} does not exist")
+        files.update({p.name: p for p in sorted(override_dir.glob("*.toml"))})
+    specs: dict[str, Spec] = {}
+    for path in files.values():
+        spec = load_spec(path)
+        if spec.kind in specs:
+            raise SpecError(f"{path}: kind {spec.kind!r} is already defined in {specs[spec.kind].path}")
+        specs[spec.kind] = spec
+    _check_dependencies(specs)
+    return specs
+
+
+def _check_dependencies(specs: dict[str, Spec]) -> None:
+    for spec in specs.values():
+        for dep in spec.depends_on:
+            if dep.kind not in specs:
+                raise SpecError(f"{spec.path}: kind {spec.kind!r}: depends_on names unknown kind {dep.kind!r}")
+    order_kinds(specs)  # raises on a cycle
+
+
+def order_kinds(specs: dict[str, Spec]) -> list[str]:
+    """Kinds in dependency order (parents first); ties broken by name so plans are stable."""
+    done: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(kind: str, trail: tuple[str, ...]) -> None:
+        if kind in done:
+            return
+        if kind in visiting:
+            raise SpecError(f"dependency cycle: {' -> '.join(trail + (kind,))}")
+        visiting.add(kind)
+        for dep in sorted(d.kind for d in specs[kind].depends_on):
+            visit(dep, trail + (kind,))
+        visiting.discard(kind)
+        done.append(kind)
+
+    for kind in sorted(specs):
+        visit(kind, ())
+    return done
