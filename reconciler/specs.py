@@ -129,6 +129,11 @@ class Spec(_Strict):
     key: KeySpec
     depends_on: list[Dependency] = []
     delete: DeletePolicy = DeletePolicy(policy="keep")
+    drift_marker: str | None = Field(
+        None,
+        description="a compare=false field holding the source's modification time: when source and "
+        "target agree on it, a difference was made on the target side (drift)",
+    )
     fields: dict[str, FieldSpec]
     path: Path | None = Field(None, exclude=True)
 
@@ -151,6 +156,8 @@ class Spec(_Strict):
                 raise ValueError(f"depends_on names field {dep.field!r}, which is not in [fields]")
         if self.delete.policy == "soft" and self.delete.field not in self.fields:
             raise ValueError(f"delete.field {self.delete.field!r} is not in [fields]")
+        if self.drift_marker is not None and self.drift_marker not in self.fields:
+            raise ValueError(f"drift_marker {self.drift_marker!r} is not in [fields]")
         return self
 
     @property

@@ -1,0 +1,253 @@
+"""The `mzi` command line: a thin click shell over ``commands.py``.
+
+Exit codes follow Terraform: 0 success (and, with ``--detailed-exitcode``, no changes),
+1 error, 2 changes present (``--detailed-exitcode`` only). Every :class:`MziError` is
+printed as one ``Error:`` line on stderr with exit 1; nothing else decides exit codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__, commands
+from .config import load_config
+from .errors import MziError
+from .model import Address
+from .plan import Plan
+from .render import render_json, render_text
+
+T = TypeVar("T")
+EXIT_CHANGES = 2
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MziError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+def _addresses(values: tuple[str, ...]) -> list[Address]:
+    return [Address.parse(v) for v in values]
+
+
+def _colour(ctx: click.Context, no_color: bool) -> bool:
+    return not no_color and sys.stdout.isatty()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="mzi")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Configuration file (default: ./mzi.toml, else built-in sandbox defaults).")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """Reconcile Zoho CRM (desired state) with Moodle (actual state)."""
+    ctx.obj = {"config_path": config_path}
+
+
+target_option = click.option("--target", "targets", multiple=True, metavar="ADDR",
+                             help="Limit to one address (KIND.KEY); repeatable.")
+no_color_option = click.option("--no-color", is_flag=True, help="Plain output without ANSI colours.")
+
+
+@main.command()
+@target_option
+@click.option("--kind", "kinds", multiple=True, help="Limit to one resource kind; repeatable.")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Save the plan for `mzi apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when in sync, 2 when there are changes, 1 on error.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (sensitive values masked).")
+@no_color_option
+@click.pass_context
+@reports_errors
+def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], out: Path | None,
+         detailed_exitcode: bool, as_json: bool, no_color: bool) -> None:
+    """Read both systems and show what apply would change."""
+    async def go() -> commands.Outcome:
+        async with commands.workspace(ctx.obj["config_path"]) as ws:
+            return await commands.plan(ws, _addresses(targets), kinds)
+
+    outcome = _run(go())
+    click.echo(render_json(outcome.plan) if as_json else render_text(outcome.plan, colour=_colour(ctx, no_color)), nl=False)
+    if out is not None:
+        outcome.plan.save(out)
+        click.echo(f"\nSaved the plan to {out}. To carry it out exactly: mzi apply {out}")
+    if detailed_exitcode and outcome.plan.summary.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+@main.command()
+@click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@target_option
+@click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
+@click.option("--allow-mass-delete", is_flag=True, help="Allow deleting more than the [safety] limit of a kind.")
+@no_color_option
+@click.pass_context
+@reports_errors
+def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], auto_approve: bool,
+          allow_mass_delete: bool, no_color: bool) -> None:
+    """Carry out a plan (a saved PLANFILE, or a fresh one). A second apply writes nothing."""
+    if planfile is not None and targets:
+        raise MziError("a saved plan already fixes its targets; drop --target or plan again")
+    saved = Plan.load(planfile) if planfile is not None else None
+    colour = _colour(ctx, no_color)
+
+    def confirm(the_plan: Plan) -> bool:
+        click.echo(render_text(the_plan, colour=colour), nl=False)
+        if auto_approve or saved is not None:
+            return True
+        if not sys.stdin.isatty():
+            raise MziError("apply needs confirmation: run it in a terminal or pass --auto-approve")
+        return click.confirm("\nDo you want to perform these actions?", default=False)
+
+    async def go() -> commands.Outcome:
+        async with commands.workspace(ctx.obj["config_path"]) as ws:
+            return await commands.apply(ws, saved, _addresses(targets), allow_mass_delete=allow_mass_delete,
+                                        confirm=confirm)
+
+    outcome = _run(go())
+    if not outcome.plan.applicable():
+        click.echo(render_text(outcome.plan, colour=colour), nl=False)
+        return
+    _print_results(outcome)
+    if outcome.failed:
+        sys.exit(1)
+
+
+def _print_results(outcome: commands.Outcome) -> None:
+    for result in outcome.results:
+        if not result.ok:
+            click.echo(f"  {result.action.value} {result.address}: {result.status}: {result.error}")
+    done = sum(1 for r in outcome.results if r.ok)
+    blocked = sum(1 for r in outcome.results if r.status == "blocked")
+    click.echo(f"\nApply complete! {done} succeeded, {len(outcome.failed)} failed, {blocked} blocked."
+               f" (run {outcome.run_id})")
+
+
+@main.command()
+@click.argument("planfile", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (sensitive values masked).")
+@no_color_option
+@click.pass_context
+@reports_errors
+def show(ctx: click.Context, planfile: Path, as_json: bool, no_color: bool) -> None:
+    """Print a saved plan."""
+    saved = Plan.load(planfile)
+    click.echo(render_json(saved) if as_json else render_text(saved, colour=_colour(ctx, no_color)), nl=False)
+
+
+# ---------------------------------------------------------------------- sandbox
+@main.group()
+def sandbox() -> None:
+    """The embedded Zoho and Moodle emulators."""
+
+
+def _sandbox(ctx: click.Context) -> Any:
+    config = load_config(ctx.find_root().obj["config_path"])
+    return commands.open_sandbox(config), config
+
+
+@sandbox.command("reset")
+@click.pass_context
+@reports_errors
+def sandbox_reset(ctx: click.Context) -> None:
+    """Throw away the sandbox's data and generate the demo school again."""
+    config = load_config(ctx.find_root().obj["config_path"])
+    from .sandbox import Sandbox
+
+    box = Sandbox.from_config(config)
+    box.reset()
+    click.echo(f"Sandbox reset: demo school with {config.sandbox.students} students (seed {config.sandbox.seed}) "
+               f"in {config.sandbox_dir}.")
+
+
+@sandbox.command("edit")
+@click.argument("address")
+@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@click.pass_context
+@reports_errors
+def sandbox_edit(ctx: click.Context, address: str, assignments: tuple[str, ...]) -> None:
+    """Edit a Zoho sandbox record, e.g. `mzi sandbox edit student.<id> City=Irbid`."""
+    values: dict[str, str] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise MziError(f"{item!r} is not FIELD=VALUE (Zoho api name, e.g. City=Irbid)")
+        values[name] = value
+    box, _ = _sandbox(ctx)
+    record = box.edit(address, values)
+    click.echo(f"Updated Zoho record {address}: " + ", ".join(f"{k}={record.get(k)!r}" for k in values))
+
+
+@sandbox.command("delete")
+@click.argument("address")
+@click.pass_context
+@reports_errors
+def sandbox_delete(ctx: click.Context, address: str) -> None:
+    """Delete a Zoho sandbox record (it moves to Zoho's deleted list)."""
+    box, _ = _sandbox(ctx)
+    box.delete(address)
+    click.echo(f"Deleted Zoho record {address}.")
+
+
+@sandbox.command("serve")
+@click.pass_context
+@reports_errors
+def sandbox_serve(ctx: click.Context) -> None:
+    """Run the emulators on loopback ports (see [sandbox] in mzi.toml)."""
+    box, config = _sandbox(ctx)
+    s = config.sandbox
+    click.echo(f"Zoho emulator on http://{s.host}:{s.zoho_port}, Moodle emulator on http://{s.host}:{s.moodle_port}"
+               " — Ctrl-C to stop.")
+    box.serve(s.host, s.zoho_port, s.moodle_port)
+
+
+# ------------------------------------------------------------------------ state
+@main.group()
+def state() -> None:
+    """The run log and the apply lock."""
+
+
+@state.command("runs")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@reports_errors
+def state_runs(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List recent plan/apply runs."""
+    from .state import StateStore
+
+    store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)
+    runs = store.runs(limit)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in runs], indent=2))
+        return
+    for r in runs:
+        status = "ok" if r.ok else f"FAILED: {r.error}"
+        click.echo(f"{r.id:>5}  {r.finished}  {r.command:<6} {r.summary}  {status}")
+
+
+@state.command("unlock")
+@click.pass_context
+@reports_errors
+def state_unlock(ctx: click.Context) -> None:
+    """Remove a stale apply lock left by a process that died on another host."""
+    from .state import StateStore
+
+    store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)
+    click.echo("Apply lock removed." if store.force_unlock() else "No apply lock was held.")

@@ -1,0 +1,144 @@
+"""Use cases behind the CLI: plan, apply, show — callable from tests and the server.
+
+The click layer (``cli.py``) only parses arguments and prints; everything that decides
+something lives here or below. A :class:`Workspace` is one configured mzi: config,
+specs, state store, and the two providers (sandbox or live), opened once per command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, load_config
+from .engine import Engine, Safety
+from .errors import MziError
+from .model import Address, Result
+from .plan import Plan
+from .providers.base import Provider
+from .specs import Spec, load_specs
+from .state import StateStore
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+
+@dataclass
+class Outcome:
+    """What a command did, for the CLI to print and the exit code to reflect."""
+
+    plan: Plan
+    results: list[Result] = field(default_factory=list)
+    run_id: int | None = None
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if not r.ok and r.status != "blocked"]
+
+
+@dataclass
+class Workspace:
+    config: Config
+    specs: dict[str, Spec]
+    state: StateStore
+    providers: dict[str, Provider]
+    sandbox: "Sandbox | None" = None
+
+    @property
+    def engine(self) -> Engine:
+        safety = Safety(self.config.safety.max_delete_fraction, self.config.safety.max_delete_floor)
+        return Engine(self.specs, self.providers, safety)
+
+
+def open_sandbox(config: Config) -> "Sandbox":
+    from .sandbox import Sandbox
+
+    sandbox = Sandbox.from_config(config)
+    sandbox.ensure()
+    return sandbox
+
+
+def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None") -> dict[str, Provider]:
+    """The Zoho and Moodle providers, each pointed at the sandbox or at the live system."""
+    from .providers.moodle import MoodleProvider
+    from .providers.zoho import ZohoProvider
+    from .providers.zoho_client import ZohoClient
+
+    zs, ms = config.zoho, config.moodle
+    if zs.backend == "sandbox":
+        assert sandbox is not None
+        cid, secret, refresh = sandbox.zoho_credentials
+        client = ZohoClient(sandbox.zoho_base_url, sandbox.zoho_accounts_url, cid, secret, refresh, zs.policy(),
+                            transport=sandbox.zoho_transport())
+    else:
+        cid, secret, refresh = zs.secrets()
+        client = ZohoClient(zs.api_domain, zs.accounts_url, cid, secret, refresh, zs.policy())
+    if ms.backend == "sandbox":
+        assert sandbox is not None
+        moodle = MoodleProvider(sandbox.moodle_url, sandbox.moodle_token, ms.policy(),
+                                transport=sandbox.moodle_transport(), max_input_vars=ms.max_input_vars)
+    else:
+        moodle = MoodleProvider(ms.url, ms.token(), ms.policy(), max_input_vars=ms.max_input_vars)
+    return {"zoho": ZohoProvider(client, watermarks=state), "moodle": moodle}
+
+
+@asynccontextmanager
+async def workspace(config_path: Path | None = None, *, config: Config | None = None) -> AsyncIterator[Workspace]:
+    config = config or load_config(config_path)
+    specs = load_specs(config.specs_dir)
+    uses_sandbox = "sandbox" in (config.zoho.backend, config.moodle.backend)
+    sandbox = open_sandbox(config) if uses_sandbox else None
+    state = StateStore(config.state_db)
+    providers = build_providers(config, state, sandbox)
+    try:
+        yield Workspace(config, specs, state, providers, sandbox)
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+        state.close()
+
+
+def _started() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = ()) -> Outcome:
+    started = _started()
+    result = await ws.engine.plan(list(targets) or None, list(kinds) or None)
+    run_id = ws.state.record_run("plan", started, result.targets, result.summary.to_dict(), [], True)
+    return Outcome(result, run_id=run_id)
+
+
+async def apply(
+    ws: Workspace,
+    saved: Plan | None = None,
+    targets: Sequence[Address] = (),
+    *,
+    allow_mass_delete: bool = False,
+    confirm: Any = None,
+) -> Outcome:
+    """Plan (or take a saved plan), confirm, and apply under the apply lock.
+
+    ``confirm`` is called with the plan when there is something to do; returning False
+    cancels (the interactive prompt lives in the CLI, not here).
+    """
+    started = _started()
+    with ws.state.lock("apply", "mzi apply"):
+        the_plan = saved if saved is not None else await ws.engine.plan(list(targets) or None)
+        if not the_plan.applicable():
+            ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), [], True)
+            return Outcome(the_plan)
+        if confirm is not None and not confirm(the_plan):
+            raise MziError("apply cancelled; nothing was changed")
+        try:
+            results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete)
+        except MziError as exc:
+            ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), [], False, str(exc))
+            raise
+        ok = all(r.ok or r.status == "blocked" for r in results)
+        run_id = ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), results, ok)
+    return Outcome(the_plan, results, run_id)

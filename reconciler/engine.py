@@ -1,0 +1,220 @@
+"""The Engine: read both sides, diff, order, apply — one code path for every caller.
+
+``mzi plan``, ``mzi apply``, ``mzi apply --target`` and the webhook worker all come
+here. A targeted run is the same run with ``keys`` passed down to the providers, never a
+separate implementation: a webhook that names ``student.123`` gets exactly what
+``mzi apply --target student.123`` would do.
+
+The engine knows nothing of Zoho or Moodle; it asks the provider whose ``system``
+matches a spec's source for desired Records and the one matching its target for actual
+Records, and hands the target provider the Changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .diff import Known, diff_kind
+from .errors import MziError, PlanError, StalePlan, TerminalError
+from .model import Action, Address, Change, Record, Result
+from .plan import Plan, order_changes, specs_hash, targets_by_kind
+from .providers.base import Provider
+from .specs import Spec, order_kinds
+
+
+@dataclass(frozen=True)
+class Safety:
+    """The mass-delete guard: enrol_database's ``preventfullunenrol``, generalised."""
+
+    max_delete_fraction: float = 0.2
+    max_delete_floor: int = 10
+
+    def allowed_deletes(self, actual_count: int) -> int:
+        return max(self.max_delete_floor, int(actual_count * self.max_delete_fraction))
+
+
+@dataclass
+class Snapshot:
+    """Both sides of one kind as read for a plan."""
+
+    desired: dict[str, Record]
+    actual: dict[str, Record]
+
+
+class Engine:
+    def __init__(self, specs: Mapping[str, Spec], providers: Mapping[str, Provider], safety: Safety | None = None) -> None:
+        self.specs = dict(specs)
+        self.providers = dict(providers)
+        self.safety = safety or Safety()
+        for spec in self.specs.values():
+            for system in (spec.source.system, spec.target.system):
+                if system not in self.providers:
+                    raise MziError(f"kind {spec.kind!r} needs a {system} provider, and none is configured")
+
+    # ---------------------------------------------------------------- reading
+    def _source(self, spec: Spec) -> Provider:
+        return self.providers[spec.source.system]
+
+    def _target(self, spec: Spec) -> Provider:
+        return self.providers[spec.target.system]
+
+    async def _read_kind(self, spec: Spec, keys: set[str] | None) -> Snapshot:
+        if keys is not None and not keys:
+            return Snapshot({}, {})
+        desired, actual = await asyncio.gather(self._source(spec).read(spec, keys), self._target(spec).read(spec, keys))
+        return Snapshot(desired, actual)
+
+    async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
+        kinds = sorted(scope)
+        snapshots = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
+        return dict(zip(kinds, snapshots))
+
+    def _dependency_keys(self, kind: str, snap: Snapshot) -> dict[str, set[str]]:
+        wanted: dict[str, set[str]] = {}
+        for dep in self.specs[kind].depends_on:
+            for record in snap.desired.values():
+                value = record.fields.get(dep.field)
+                if value is not None:
+                    wanted.setdefault(dep.kind, set()).add(str(value))
+        return wanted
+
+    async def _known(self, snapshots: dict[str, Snapshot], full: bool) -> Known:
+        """Keys that exist on either side, per kind — what a dependency may point at."""
+        known = {k: set(s.desired) | set(s.actual) for k, s in snapshots.items()}
+        if full:
+            return known
+        missing: dict[str, set[str]] = {}
+        for kind, snap in snapshots.items():
+            for dep_kind, keys in self._dependency_keys(kind, snap).items():
+                unseen = keys - known.get(dep_kind, set())
+                if unseen:
+                    missing.setdefault(dep_kind, set()).update(unseen)
+        if missing:
+            extra = await self._read({k: v for k, v in missing.items()})
+            for kind, snap in extra.items():
+                known.setdefault(kind, set()).update(set(snap.desired) | set(snap.actual))
+        return known
+
+    # ---------------------------------------------------------------- planning
+    def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None) -> dict[str, set[str] | None]:
+        if targets:
+            grouped = targets_by_kind(list(targets))
+            unknown = sorted(set(grouped) - set(self.specs))
+            if unknown:
+                raise MziError(f"unknown kind(s) in --target: {', '.join(unknown)}; known: {', '.join(sorted(self.specs))}")
+            return dict(grouped)
+        chosen = list(kinds) if kinds else list(self.specs)
+        unknown = sorted(set(chosen) - set(self.specs))
+        if unknown:
+            raise MziError(f"unknown kind(s): {', '.join(unknown)}; known: {', '.join(sorted(self.specs))}")
+        return {k: None for k in chosen}
+
+    def _mass_delete_warnings(self, kind: str, changes: list[Change], actual_count: int) -> list[str]:
+        deletes = sum(1 for c in changes if c.action is Action.DELETE)
+        allowed = self.safety.allowed_deletes(actual_count)
+        if deletes > allowed:
+            return [f"{kind}: {deletes} of {actual_count} records would be deleted (limit {allowed}); "
+                    "apply refuses this unless --allow-mass-delete"]
+        return []
+
+    async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None) -> Plan:
+        scope = self._scope(targets, kinds)
+        snapshots = await self._read(scope)
+        known = await self._known(snapshots, full=not targets)
+        by_kind: dict[str, list[Change]] = {}
+        warnings: list[str] = []
+        for kind, snap in snapshots.items():
+            changes = diff_kind(self.specs[kind], snap.desired, snap.actual, known, scope[kind])
+            by_kind[kind] = changes
+            if scope[kind] is None:
+                warnings += self._mass_delete_warnings(kind, changes, len(snap.actual))
+        return Plan(
+            changes=order_changes(self.specs, by_kind),
+            specs_hash=specs_hash(self.specs),
+            targets=[str(t) for t in targets or []],
+            warnings=warnings,
+        )
+
+    # ---------------------------------------------------------------- applying
+    async def check_stale(self, plan: Plan) -> None:
+        """Refuse a saved plan whose actual records moved since it was computed."""
+        if plan.specs_hash != specs_hash(self.specs):
+            raise PlanError("the specs changed since this plan was made; run `mzi plan` again")
+        scope: dict[str, set[str]] = {}
+        for change in plan.applicable():
+            scope.setdefault(change.address.kind, set()).add(change.address.key)
+        current = await asyncio.gather(*(self._target(self.specs[k]).read(self.specs[k], keys) for k, keys in scope.items()))
+        stale = []
+        for (kind, _), actual in zip(scope.items(), current):
+            for change in plan.applicable():
+                if change.address.kind != kind:
+                    continue
+                record = actual.get(change.address.key)
+                now = record.fingerprint if record is not None else None
+                if now != change.actual_fingerprint:
+                    stale.append(str(change.address))
+        if stale:
+            shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
+            raise StalePlan(f"the plan is stale: {len(stale)} record(s) changed in Moodle since it was made ({shown}); "
+                            "run `mzi plan` again")
+
+    def _check_mass_delete(self, plan: Plan, allow: bool) -> None:
+        if plan.warnings and not allow:
+            raise PlanError("refusing a mass delete: " + "; ".join(plan.warnings))
+
+    def _failed_parent(self, change: Change, failed: set[Address]) -> Address | None:
+        spec = self.specs[change.address.kind]
+        for dep in spec.depends_on:
+            value = (change.after or {}).get(dep.field)
+            if value is not None and Address(dep.kind, str(value)) in failed:
+                return Address(dep.kind, str(value))
+        return None
+
+    async def _apply_group(self, kind: str, changes: list[Change], failed: set[Address]) -> list[Result]:
+        results: list[Result] = []
+        ready: list[Change] = []
+        for change in changes:
+            parent = self._failed_parent(change, failed)
+            if parent is not None:
+                results.append(Result(change.address, change.action, False, "skipped", f"{parent} failed in this apply"))
+            else:
+                ready.append(change)
+        if ready:
+            spec = self.specs[kind]
+            try:
+                results += await self._target(spec).apply(spec, ready)
+            except TerminalError as exc:
+                results += [Result(c.address, c.action, False, "error", str(exc)) for c in ready]
+        failed.update(r.address for r in results if not r.ok)
+        return results
+
+    async def apply(self, plan: Plan, *, saved: bool = False, allow_mass_delete: bool = False) -> list[Result]:
+        """Carry out the plan; a saved plan is first checked for staleness per record."""
+        self._check_mass_delete(plan, allow_mass_delete)
+        if saved:
+            await self.check_stale(plan)
+        groups: list[tuple[str, list[Change]]] = []
+        for change in plan.applicable():
+            kind = change.address.kind
+            phase = change.action is Action.DELETE
+            if groups and groups[-1][0] == kind and (groups[-1][1][0].action is Action.DELETE) == phase:
+                groups[-1][1].append(change)
+            else:
+                groups.append((kind, [change]))
+        failed: set[Address] = set()
+        results: list[Result] = []
+        for kind, changes in groups:
+            results += await self._apply_group(kind, changes, failed)
+        results += [Result(c.address, c.action, False, "blocked", c.reason) for c in plan.changes if c.action is Action.BLOCKED]
+        return results
+
+    async def reconcile(self, targets: Sequence[Address]) -> tuple[Plan, list[Result]]:
+        """Plan and apply a few addresses — the webhook path, identical to `apply --target`."""
+        plan = await self.plan(targets)
+        return plan, await self.apply(plan)
+
+
+def kinds_in_order(specs: Mapping[str, Spec]) -> list[str]:
+    return order_kinds(dict(specs))

@@ -1,0 +1,144 @@
+"""The Plan: ordered Changes plus what is needed to apply them safely later.
+
+A saved plan (``mzi plan --out FILE``) is JSON. It records, per change, the fingerprint
+of the actual record the change was computed from; ``mzi apply FILE`` re-reads those
+records and refuses the plan if any moved (a per-record stale check). It also records
+the mzi version and a hash of the specs, because a plan computed under other mapping
+rules means something else.
+
+Fields that exist for display only (labels, reasons, drift flags) never influence apply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import PlanError
+from .model import Action, Address, Change, canonical_json
+from .specs import Spec, order_kinds
+
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Summary:
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    blocked: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.create or self.update or self.delete or self.blocked)
+
+    @property
+    def line(self) -> str:
+        if not self.has_changes:
+            return "No changes."
+        return (f"Plan: {self.create} to create, {self.update} to update, "
+                f"{self.delete} to delete, {self.blocked} blocked.")
+
+    def to_dict(self) -> dict[str, int]:
+        return {"create": self.create, "update": self.update, "delete": self.delete, "blocked": self.blocked}
+
+
+@dataclass
+class Plan:
+    """Ordered changes: parents created before children, children deleted before parents."""
+
+    changes: list[Change]
+    specs_hash: str
+    targets: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    version: str = __version__
+
+    @property
+    def summary(self) -> Summary:
+        counts = {a: 0 for a in Action}
+        for change in self.changes:
+            counts[change.action] += 1
+        return Summary(counts[Action.CREATE], counts[Action.UPDATE], counts[Action.DELETE], counts[Action.BLOCKED])
+
+    @property
+    def drifted(self) -> list[Change]:
+        """Updates that undo an edit made in Moodle (reported apart, as Terraform does)."""
+        return [c for c in self.changes if c.drift]
+
+    def applicable(self) -> list[Change]:
+        return [c for c in self.changes if c.action is not Action.BLOCKED]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "version": self.version,
+            "created_at": self.created_at,
+            "specs_hash": self.specs_hash,
+            "targets": self.targets,
+            "warnings": self.warnings,
+            "summary": self.summary.to_dict(),
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        if data.get("format") != PLAN_FORMAT:
+            raise PlanError(f"plan format {data.get('format')!r} is not {PLAN_FORMAT}; create the plan again with this mzi")
+        return cls(
+            changes=[Change.from_dict(c) for c in data["changes"]],
+            specs_hash=data["specs_hash"],
+            targets=list(data.get("targets", [])),
+            warnings=list(data.get("warnings", [])),
+            created_at=data["created_at"],
+            version=data["version"],
+        )
+
+    def save(self, path: Path) -> None:
+        """Write atomically, readable by the owner only: a plan carries the values it will
+        write, sensitive ones included (as a Terraform plan file does)."""
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.to_dict(), handle, indent=1, ensure_ascii=False, default=str)
+        tmp.replace(path)  # atomic: a crash never leaves half a plan file
+
+    @classmethod
+    def load(cls, path: Path) -> "Plan":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PlanError(f"{path}: cannot read plan file: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise PlanError(f"{path}: not a plan file (invalid JSON at line {exc.lineno})") from exc
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlanError(f"{path}: not a plan file ({exc})") from exc
+
+
+def specs_hash(specs: dict[str, Spec]) -> str:
+    import hashlib
+
+    blob = canonical_json({k: s.model_dump(mode="json") for k, s in sorted(specs.items())})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def order_changes(specs: dict[str, Spec], by_kind: dict[str, list[Change]]) -> list[Change]:
+    """Creates/updates/blocked in dependency order, then deletes in reverse order."""
+    kinds = [k for k in order_kinds(specs) if k in by_kind]
+    forward = [c for k in kinds for c in by_kind[k] if c.action is not Action.DELETE]
+    backward = [c for k in reversed(kinds) for c in by_kind[k] if c.action is Action.DELETE]
+    return forward + backward
+
+
+def targets_by_kind(targets: list[Address]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for address in targets:
+        grouped.setdefault(address.kind, set()).add(address.key)
+    return grouped

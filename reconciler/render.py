@@ -1,0 +1,85 @@
+"""Plan rendering: Terraform-like text (jinja2) and JSON.
+
+The symbol of each action comes from ``Action`` itself, so model and output cannot
+disagree. Sensitive values never reach the template: :func:`shown` replaces them with
+``(sensitive)`` before formatting, which keeps plans safe to paste into tickets and CI logs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from .model import Action, Change, FieldDelta
+from .plan import Plan
+
+SENSITIVE = "(sensitive)"
+_COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red", Action.BLOCKED: "magenta"}
+_HEADLINES = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in-place",
+    Action.DELETE: "will be deleted",
+    Action.BLOCKED: "is blocked",
+}
+
+
+def shown(value: Any, sensitive: bool) -> str:
+    """One value as the plan shows it: masked, quoted, or ``null``."""
+    if sensitive and value is not None:
+        return SENSITIVE
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _delta(change: Change, delta: FieldDelta) -> str:
+    new = shown(delta.new, delta.sensitive)
+    if change.action is Action.CREATE:
+        return new
+    return f"{shown(delta.old, delta.sensitive)} -> {new}"
+
+
+def _headline(change: Change) -> str:
+    text = _HEADLINES[change.action]
+    if change.reason and change.action is not Action.CREATE:
+        text += f": {change.reason}"
+    return text
+
+
+def _environment(colour: bool) -> Environment:
+    env = Environment(loader=PackageLoader("reconciler", "templates"), undefined=StrictUndefined,
+                      keep_trailing_newline=True, autoescape=False)
+    env.filters["paint"] = (lambda text, c: click.style(str(text), fg=None if c == "bold" else c, bold=c == "bold")) \
+        if colour else (lambda text, c: str(text))
+    env.globals.update(
+        headline=_headline,
+        delta=_delta,
+        colour=lambda c: _COLOURS[c.action],
+        width=lambda c: max((len(d.name) for d in c.deltas), default=0),
+    )
+    return env
+
+
+def render_text(plan: Plan, *, colour: bool = False) -> str:
+    return _environment(colour).get_template("plan.txt.j2").render(plan=plan)
+
+
+def render_json(plan: Plan) -> str:
+    """Machine-readable plan; sensitive values are masked here too."""
+    data = plan.to_dict()
+    for change in data["changes"]:
+        for delta in change["deltas"]:
+            if delta["sensitive"]:
+                delta["old"] = SENSITIVE if delta["old"] is not None else None
+                delta["new"] = SENSITIVE if delta["new"] is not None else None
+        if change["after"]:
+            for name in [d["name"] for d in change["deltas"] if d["sensitive"]]:
+                change["after"][name] = SENSITIVE
+    return json.dumps(data, indent=2, ensure_ascii=False)

@@ -1,0 +1,172 @@
+"""The state store: run log, apply lock, read watermarks — SQLite under ``state/``.
+
+Like ``terraform.tfstate``, but mzi keeps no copy of either system's data: both are
+read fresh every run (level-triggered). What it keeps is operational: what ran, what it
+did per address, who holds the apply lock, and how far incremental reads have got.
+
+Each run is written in one transaction when it finishes, so a run that dies (an
+unreachable backend, Ctrl-C) leaves nothing half-written. The lock is a row taken with
+``BEGIN IMMEDIATE``; a lock left by a process that no longer exists on this host is taken
+over, so a crash never wedges the next apply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import LockHeld, StateError
+from .model import Result
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    command TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS run_results (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    address TEXT NOT NULL,
+    action TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_results_address ON run_results(address);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watermarks (
+    kind TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    started: str
+    finished: str
+    command: str
+    targets: list[str]
+    summary: dict[str, Any]
+    ok: bool
+    error: str
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"cannot open the state store {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ lock
+    @contextmanager
+    def lock(self, name: str = "apply", holder: str = "mzi apply") -> Iterator[None]:
+        """Hold the named lock for the duration; a second holder fails fast, naming the first."""
+        me = (socket.gethostname(), os.getpid())
+        with self._transaction() as db:
+            row = db.execute("SELECT holder, host, pid, acquired FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                other_holder, host, pid, acquired = row
+                if host != me[0] or _pid_alive(pid):
+                    raise LockHeld(
+                        f"another {other_holder} (pid {pid} on {host}, since {acquired}) holds the {name} lock; "
+                        f"wait for it to finish. If it is gone for good, remove the lock with `mzi state unlock`."
+                    )
+                db.execute("DELETE FROM locks WHERE name = ?", (name,))
+            db.execute("INSERT INTO locks(name, holder, host, pid, acquired) VALUES (?, ?, ?, ?, ?)",
+                       (name, holder, me[0], me[1], _now()))
+        try:
+            yield
+        finally:
+            self._db.execute("DELETE FROM locks WHERE name = ? AND host = ? AND pid = ?", (name, *me))
+
+    def force_unlock(self, name: str = "apply") -> bool:
+        return self._db.execute("DELETE FROM locks WHERE name = ?", (name,)).rowcount > 0
+
+    # ------------------------------------------------------------------ runs
+    def record_run(self, command: str, started: str, targets: list[str], summary: dict[str, Any],
+                   results: list[Result], ok: bool, error: str = "") -> int:
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT INTO runs(started, finished, command, targets, summary, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (started, _now(), command, json.dumps(targets), json.dumps(summary), int(ok), error),
+            )
+            run_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO run_results(run_id, address, action, ok, status, error) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, str(r.address), r.action.verb, int(r.ok), r.status, r.error) for r in results],
+            )
+        return run_id
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        rows = self._db.execute(
+            "SELECT id, started, finished, command, targets, summary, ok, error FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), bool(r[6]), r[7]) for r in rows]
+
+    def results(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT address, action, ok, status, error FROM run_results WHERE run_id = ? ORDER BY rowid", (run_id,)
+        ).fetchall()
+        return [{"address": a, "action": b, "ok": bool(c), "status": d, "error": e} for a, b, c, d, e in rows]
+
+    # ------------------------------------------------------------ watermarks
+    def get_watermark(self, kind: str) -> datetime | None:
+        row = self._db.execute("SELECT at FROM watermarks WHERE kind = ?", (kind,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_watermark(self, kind: str, when: datetime) -> None:
+        self._db.execute("INSERT INTO watermarks(kind, at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET at = excluded.at",
+                         (kind, when.isoformat()))

@@ -1,0 +1,155 @@
+"""Engine behaviour on small, hand-written states."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import pytest
+
+from fakes import MemoryProvider
+from reconciler.engine import Engine, Safety
+from reconciler.errors import PlanError, StalePlan
+from reconciler.model import Action, Address
+from reconciler.plan import Plan
+from reconciler.render import render_json, render_text
+from reconciler.specs import load_specs
+
+SPECS = {k: v for k, v in load_specs().items() if k in ("student", "class", "enrollment")}
+
+
+def row(kind: str, **values: Any) -> dict[str, Any]:
+    return {name: None for name in SPECS[kind].fields} | values
+
+
+def engine_for(desired: dict[str, Any], actual: dict[str, Any], safety: Safety | None = None) -> tuple[Engine, MemoryProvider]:
+    target = MemoryProvider("moodle", copy.deepcopy(actual))
+    source = MemoryProvider("zoho", copy.deepcopy(desired))
+    return Engine(SPECS, {"zoho": source, "moodle": target}, safety), target
+
+
+def plan_of(engine: Engine, **kwargs: Any) -> Plan:
+    return asyncio.run(engine.plan(**kwargs))
+
+
+def test_enrollment_whose_student_is_missing_everywhere_is_blocked_naming_the_student() -> None:
+    engine, _ = engine_for(
+        {"class": {"C1": row("class")}, "enrollment": {"E1": row("enrollment", zoho_student_id="S404", zoho_class_id="C1")}},
+        {},
+    )
+    plan = plan_of(engine)
+    blocked = [c for c in plan.changes if c.action is Action.BLOCKED]
+    assert [str(c.address) for c in blocked] == ["enrollment.E1"]
+    assert blocked[0].blocked_by == (Address("student", "S404"),)
+    assert "student.S404" in render_text(plan)
+    assert plan.summary.line == "Plan: 1 to create, 0 to update, 0 to delete, 1 blocked."
+
+
+def test_parents_are_created_before_children_and_deleted_after() -> None:
+    engine, _ = engine_for(
+        {"student": {"S1": row("student")}, "class": {"C1": row("class")},
+         "enrollment": {"E1": row("enrollment", zoho_student_id="S1", zoho_class_id="C1")}},
+        {"student": {"S9": row("student", status="Active")}, "enrollment": {"E9": row("enrollment", status="Active")}},
+    )
+    order = [(c.action, c.address.kind) for c in plan_of(engine).changes]
+    kinds_created = [k for a, k in order if a is Action.CREATE]
+    assert kinds_created.index("enrollment") > kinds_created.index("student")
+    deleted = [k for a, k in order if a is Action.DELETE]
+    assert deleted == ["enrollment", "student"], order
+
+
+def test_soft_delete_already_in_place_is_no_change() -> None:
+    engine, _ = engine_for({}, {"student": {"S1": row("student", status="Deleted")}})
+    assert plan_of(engine).summary.line == "No changes."
+
+
+def test_update_carries_only_changed_fields_plus_riders() -> None:
+    engine, _ = engine_for({"student": {"S1": row("student", city="Irbid", zoho_modified_time=2)}},
+                           {"student": {"S1": row("student", city="Amman", zoho_modified_time=1)}})
+    (change,) = plan_of(engine).changes
+    assert change.action is Action.UPDATE
+    assert change.after == {"city": "Irbid", "zoho_created_time": None, "zoho_modified_time": 2}
+    assert not change.drift
+
+
+def test_moodle_side_edit_is_reported_as_drift() -> None:
+    engine, _ = engine_for({"student": {"S1": row("student", city="Irbid", zoho_modified_time=5)}},
+                           {"student": {"S1": row("student", city="Hacked", zoho_modified_time=5)}})
+    plan = plan_of(engine)
+    assert [str(c.address) for c in plan.drifted] == ["student.S1"]
+    assert "Drift:" in render_text(plan)
+
+
+def test_moodle_owned_field_is_never_compared_or_written() -> None:
+    engine, target = engine_for({"student": {"S1": row("student", moodle_user_id=None)}},
+                                {"student": {"S1": row("student", moodle_user_id=77)}})
+    assert plan_of(engine).summary.line == "No changes."
+    assert target.data["student"]["S1"]["moodle_user_id"] == 77
+
+
+def test_sensitive_values_are_masked_in_text_and_json() -> None:
+    engine, _ = engine_for({"student": {"S1": row("student", national_id="9981234567", city="Amman")}}, {})
+    plan = plan_of(engine)
+    assert "9981234567" not in render_text(plan)
+    assert "9981234567" not in render_json(plan)
+    assert "(sensitive)" in render_text(plan)
+
+
+def test_mass_delete_is_refused_unless_allowed() -> None:
+    actual = {"student": {f"S{i}": row("student", status="Active") for i in range(30)}}
+    engine, target = engine_for({}, actual, Safety(max_delete_fraction=0.2, max_delete_floor=5))
+    plan = plan_of(engine)
+    assert plan.warnings, "30 of 30 deletions should warn"
+    with pytest.raises(PlanError, match="mass delete"):
+        asyncio.run(engine.apply(plan))
+    assert target.write_calls == 0
+    asyncio.run(engine.apply(plan, allow_mass_delete=True))
+    assert all(r["status"] == "Deleted" for r in target.data["student"].values())
+
+
+def test_saved_plan_is_refused_when_a_record_changed_since(tmp_path) -> None:
+    engine, target = engine_for({"student": {"S1": row("student", city="Irbid"), "S2": row("student", city="Aqaba")}},
+                                {"student": {"S1": row("student", city="Amman"), "S2": row("student", city="Amman")}})
+    path = tmp_path / "plan.json"
+    plan_of(engine).save(path)
+    target.data["student"]["S2"]["city"] = "Zarqa"  # someone edits Moodle in between
+    with pytest.raises(StalePlan, match="student.S2"):
+        asyncio.run(engine.apply(Plan.load(path), saved=True))
+    assert target.data["student"]["S1"]["city"] == "Amman", "a stale plan must write nothing"
+
+
+def test_saved_plan_round_trips_and_applies_when_fresh(tmp_path) -> None:
+    engine, target = engine_for({"student": {"S1": row("student", city="Irbid")}}, {})
+    path = tmp_path / "plan.json"
+    plan_of(engine).save(path)
+    results = asyncio.run(engine.apply(Plan.load(path), saved=True))
+    assert [r.ok for r in results] == [True]
+    assert target.data["student"]["S1"]["city"] == "Irbid"
+
+
+def test_child_of_a_failed_parent_is_skipped_not_written() -> None:
+    engine, target = engine_for(
+        {"student": {"S1": row("student")}, "class": {"C1": row("class")},
+         "enrollment": {"E1": row("enrollment", zoho_student_id="S1", zoho_class_id="C1")}},
+        {},
+    )
+    target.fail_keys = {"S1"}
+    results = {str(r.address): r for r in asyncio.run(engine.apply(plan_of(engine)))}
+    assert results["enrollment.E1"].status == "skipped"
+    assert "student.S1" in results["enrollment.E1"].error
+    assert "E1" not in target.data.get("enrollment", {})
+
+
+def test_targeted_plan_only_touches_named_addresses() -> None:
+    engine, _ = engine_for({"student": {"S1": row("student", city="Irbid"), "S2": row("student", city="Aqaba")}}, {})
+    plan = plan_of(engine, targets=[Address("student", "S2")])
+    assert [str(c.address) for c in plan.changes] == ["student.S2"]
+
+
+def test_targeted_enrollment_checks_its_dependencies_on_both_sides() -> None:
+    engine, _ = engine_for({"class": {"C1": row("class")},
+                            "enrollment": {"E1": row("enrollment", zoho_student_id="S1", zoho_class_id="C1")}},
+                           {"student": {"S1": row("student")}})
+    (change,) = plan_of(engine, targets=[Address("enrollment", "E1")]).changes
+    assert change.action is Action.CREATE, change.reason
