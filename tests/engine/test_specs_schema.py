@@ -1,0 +1,35 @@
+"""Specs agree with the one schema source, moodle_plugin/db/install.xml."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.schema.xmldb import load_schema
+from reconciler.specs import Spec, load_specs
+
+SPECS = load_specs()
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_every_spec_field_is_a_column_of_its_moodle_table(kind: str) -> None:
+    spec: Spec = SPECS[kind]
+    table = load_schema().table(spec.moodle_table)
+    wanted = {spec.key.moodle, *spec.fields}
+    missing = sorted(wanted - set(table.column_names))
+    assert not missing, f"specs/{kind}.toml maps to columns {missing} that {spec.moodle_table} in install.xml lacks"
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_spec_key_is_the_unique_key_of_its_table(kind: str) -> None:
+    spec = SPECS[kind]
+    table = load_schema().table(spec.moodle_table)
+    assert table.key_columns == (spec.key.moodle,), f"{spec.moodle_table} unique key is {table.key_columns}"
+
+
+def test_a_spec_naming_a_missing_column_is_caught(tmp_path) -> None:
+    """The check above can fail: a spec with a column install.xml lacks is reported."""
+    text = SPECS["student"].path.read_text(encoding="utf-8") + 'shoe_size = { zoho = "Shoe_Size", type = "int" }\n'
+    (tmp_path / "student.toml").write_text(text, encoding="utf-8")
+    spec = load_specs(tmp_path)["student"]
+    columns = set(load_schema().table(spec.moodle_table).column_names)
+    assert "shoe_size" in set(spec.fields) - columns
