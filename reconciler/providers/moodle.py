@@ -1,0 +1,317 @@
+"""The Moodle provider: Moodle's REST web services through the ``local_mzi`` plugin.
+
+Reads page ``local_mzi_get_<table>``; writes go in batches to
+``local_mzi_upsert_<table>`` / ``local_mzi_delete_<table>``, each request kept under
+PHP's ``max_input_vars`` because PHP silently drops what is over it (the plugin catches
+that through ``count``, sent first so it is never the variable that gets dropped). One
+Moodle call carries many records; batches run concurrently, bounded by the client's
+semaphore. Per-record failures come back as failed Results; a Moodle exception envelope
+fails the call (:class:`MoodleError`, or :class:`MoodleAuthError` for a bad token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+
+from ..errors import AuthError, TerminalError
+from ..http import RetryingClient, RetryPolicy, Sleep
+from ..mapping import moodle_row, record_from_moodle
+from ..model import Action, Change, Record, Result
+from ..specs import Spec
+
+ENDPOINT = "/webservice/rest/server.php"
+#: form variables every request carries besides its parameters: wstoken, wsfunction,
+#: moodlewsrestformat, count — and headroom
+REQUEST_OVERHEAD = 10
+
+
+class MoodleError(TerminalError):
+    """Moodle answered with an exception envelope; not worth retrying."""
+
+    def __init__(self, wsfunction: str, exception: str, errorcode: str, message: str, debuginfo: str = "") -> None:
+        detail = f"{message} ({debuginfo})" if debuginfo else message
+        super().__init__(f"Moodle refused {wsfunction}: {errorcode}: {detail}")
+        self.wsfunction = wsfunction
+        self.exception = exception
+        self.errorcode = errorcode
+        self.moodle_message = message
+        self.debuginfo = debuginfo
+
+
+class MoodleAuthError(AuthError, MoodleError):
+    """The web-service token was refused (``invalidtoken``)."""
+
+    def __init__(self, wsfunction: str, exception: str, errorcode: str, message: str, debuginfo: str = "") -> None:
+        MoodleError.__init__(self, wsfunction, exception, errorcode, message, debuginfo)
+        self.args = (f"Moodle refused the web-service token calling {wsfunction} ({message}); "
+                     "check MZI_MOODLE_TOKEN and that the token's service is 'mzi'",)
+
+
+# ------------------------------------------------------------------ PHP-style parameters
+
+def _form_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _check_name(name: str, top: bool) -> str:
+    if not name or "[" in name or "]" in name or (top and (" " in name or "." in name or name != name.lstrip())):
+        raise ValueError(f"{name!r} cannot be sent as a PHP form variable name")
+    return name
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}[{_check_name(str(key), False)}]", item, out)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _flatten(f"{prefix}[{index}]", item, out)
+    else:
+        out.append((prefix, _form_text(value)))
+
+
+def encode_php_params(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Nested params → ``[("records[0][city]", "Irbid"), …]`` in PHP's array syntax.
+
+    Order is kept (``count`` before ``records``); ``None`` is sent as ``""`` (the plugin
+    stores NULL), booleans as ``1``/``0``; empty lists send nothing, as a form cannot
+    carry an empty array (Moodle then uses the parameter's default).
+    """
+    out: list[tuple[str, str]] = []
+    for name, value in params.items():
+        _flatten(_check_name(str(name), True), value, out)
+    return out
+
+
+_FORM_SAFE = re.compile(r"[A-Za-z0-9_.\-~\[\]]*")
+
+
+def _quote(text: str) -> str:
+    return text if _FORM_SAFE.fullmatch(text) else quote_plus(text, safe="[]")
+
+
+def form_body(pairs: list[tuple[str, str]]) -> bytes:
+    """``application/x-www-form-urlencoded`` of ``pairs`` (brackets left readable, as curl sends them)."""
+    return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in pairs).encode("ascii")
+
+
+def count_vars(value: Any) -> int:
+    """How many form variables ``value`` becomes (what ``max_input_vars`` counts)."""
+    if isinstance(value, dict):
+        return sum(count_vars(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(count_vars(v) for v in value)
+    return 1
+
+
+def pack(items: Sequence[Any], budget: int) -> list[list[Any]]:
+    """Consecutive batches whose variable counts each stay within ``budget``."""
+    batches: list[list[Any]] = []
+    current: list[Any] = []
+    used = 0
+    for item in items:
+        size = count_vars(item)
+        if size > budget:
+            raise TerminalError(f"one record needs {size} form variables, more than max_input_vars allows ({budget}); "
+                                "raise max_input_vars in php.ini and mzi.toml")
+        if current and used + size > budget:
+            batches.append(current)
+            current, used = [], 0
+        current.append(item)
+        used += size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def function_names(table: str) -> dict[str, str]:
+    """``local_mzi_students`` → its upsert, get and delete function names."""
+    short = table.removeprefix("local_mzi_")
+    return {verb: f"local_mzi_{verb}_{short}" for verb in ("upsert", "get", "delete")}
+
+
+# ------------------------------------------------------------------ the provider
+
+class MoodleProvider:
+    """Provider for ``system = "moodle"``; also the engine's door to courses and users."""
+
+    system = "moodle"
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        policy: RetryPolicy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_input_vars: int = 5000,
+        page_size: int = 1000,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if max_input_vars <= REQUEST_OVERHEAD + 1:
+            raise ValueError(f"max_input_vars {max_input_vars} leaves no room for records")
+        self._token = token
+        self.max_input_vars = max_input_vars
+        self.page_size = max(1, min(page_size, 5000))
+        self.client = RetryingClient("Moodle", url.rstrip("/"), policy, transport=transport, sleep=sleep)
+
+    @property
+    def budget(self) -> int:
+        """Form variables one request may spend on records."""
+        return self.max_input_vars - REQUEST_OVERHEAD
+
+    # -------------------------------------------------------------- the wire
+
+    async def call(self, wsfunction: str, params: dict[str, Any] | None = None) -> Any:
+        """Call one web-service function; its decoded JSON, or MoodleError."""
+        form = [("wstoken", self._token), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")]
+        form += encode_php_params(params or {})
+        response = await self.client.request("POST", ENDPOINT, content=form_body(form),
+                                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        if response.status_code != 200:
+            raise TerminalError(f"Moodle answered HTTP {response.status_code} to {wsfunction}; check the Moodle URL "
+                                f"and that web services and the REST protocol are enabled")
+        try:
+            body = response.json()
+        except json.JSONDecodeError:
+            raise TerminalError(f"Moodle answered {wsfunction} with something that is not JSON "
+                                f"({response.text[:120]!r}); is moodlewsrestformat=json supported?") from None
+        if isinstance(body, dict) and "exception" in body and "errorcode" in body:
+            _raise_envelope(wsfunction, body)
+        return body
+
+    async def _batched(self, wsfunction: str, name: str, items: Sequence[Any], *, with_count: bool = False,
+                       result_key: str = "results") -> list[Any]:
+        """Send ``items`` as ``name`` in batches (concurrently); results in input order."""
+        async def one(batch: list[Any]) -> list[Any]:
+            params: dict[str, Any] = {"count": len(batch)} if with_count else {}
+            params[name] = batch
+            answer = await self.call(wsfunction, params)
+            return list(answer.get(result_key, [])) if isinstance(answer, dict) else list(answer or [])
+
+        batches = pack(items, self.budget)
+        answers = await asyncio.gather(*(one(b) for b in batches))
+        return [result for answer in answers for result in answer]
+
+    # -------------------------------------------------------------- Provider protocol
+
+    async def read(self, spec: Spec, keys: Collection[str] | None = None, since: datetime | None = None) -> dict[str, Record]:
+        """Records of ``spec``'s table: all, only ``keys``, or modified since ``since``."""
+        fn = function_names(spec.moodle_table)["get"]
+        base: dict[str, Any] = {"limit": self.page_size}
+        if since is not None:
+            base["modifiedsince"] = int(since.timestamp())
+        if keys is None:
+            rows = await self._pages(fn, base)
+        else:
+            wanted = sorted(set(keys))
+            size = min(self.page_size, self.budget)
+            chunks = [wanted[i:i + size] for i in range(0, len(wanted), size)]
+            pages = await asyncio.gather(*(self._pages(fn, base | {"keys": chunk}) for chunk in chunks))
+            rows = [row for page in pages for row in page]
+        records: dict[str, Record] = {}
+        for row in rows:
+            record = record_from_moodle(spec, row)
+            records[record.address.key] = record
+        return records
+
+    async def _pages(self, wsfunction: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        afterid = 0
+        while True:
+            answer = await self.call(wsfunction, {"afterid": afterid, **params})
+            rows += answer["records"]
+            if not answer["hasmore"] or answer["nextafterid"] <= afterid:
+                return rows
+            afterid = answer["nextafterid"]
+
+    async def apply(self, spec: Spec, changes: Sequence[Change]) -> list[Result]:
+        """Creates and updates as upserts, deletes as deletes; one Result per change."""
+        names = function_names(spec.moodle_table)
+        writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
+        deletes = [c for c in changes if c.action is Action.DELETE]
+        rows = [moodle_row(spec, c.address.key, c.after or {}) for c in writes]
+        upserted, deleted = await asyncio.gather(
+            self._batched(names["upsert"], "records", rows, with_count=True) if rows else _nothing(),
+            self._batched(names["delete"], "keys", [c.address.key for c in deletes]) if deletes else _nothing(),
+        )
+        by_address = dict(zip((c.address for c in writes), _results(writes, upserted)))
+        by_address |= dict(zip((c.address for c in deletes), _results(deletes, deleted)))
+        out = []
+        for change in changes:
+            if change.address in by_address:
+                out.append(by_address[change.address])
+            else:
+                out.append(Result(change.address, change.action, False, "skipped",
+                                  f"the Moodle provider does not carry out {change.action.verb!r} changes"))
+        return out
+
+    # -------------------------------------------------------------- the engine's extras
+
+    async def resolve_users(self, emails: Iterable[str]) -> dict[str, int | None]:
+        """Email → Moodle user id; ``None`` when no user or more than one has it."""
+        wanted = list(dict.fromkeys(emails))
+        if not wanted:
+            return {}
+        users = await self._batched("local_mzi_resolve_users", "emails", wanted, result_key="users")
+        return {u["email"]: (int(u["userid"]) if u["found"] and not u["multiple"] else None) for u in users}
+
+    async def ensure_courses(self, courses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return await self._batched("local_mzi_ensure_courses", "courses", courses) if courses else []
+
+    async def set_enrolments(self, enrolments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return await self._batched("local_mzi_set_enrolments", "enrolments", enrolments) if enrolments else []
+
+    async def push_sync_status(self, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return await self._batched("local_mzi_push_sync_status", "statuses", statuses) if statuses else []
+
+    async def site_info(self) -> dict[str, Any]:
+        return await self.call("core_webservice_get_site_info")
+
+    async def get_info(self) -> dict[str, Any]:
+        return await self.call("local_mzi_get_info")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def _nothing() -> list[Any]:
+    return []
+
+
+def _raise_envelope(wsfunction: str, body: dict[str, Any]) -> None:
+    args = (wsfunction, str(body.get("exception", "")), str(body.get("errorcode", "")),
+            str(body.get("message", "")), str(body.get("debuginfo", "") or ""))
+    if body.get("errorcode") == "invalidtoken":
+        raise MoodleAuthError(*args)
+    raise MoodleError(*args)
+
+
+def _results(changes: Sequence[Change], answers: list[dict[str, Any]]) -> list[Result]:
+    """Moodle's per-record results → Results, in order; a missing answer is a failure."""
+    results = []
+    for index, change in enumerate(changes):
+        if index >= len(answers):
+            results.append(Result(change.address, change.action, False, "error",
+                                  "Moodle returned no result for this record"))
+            continue
+        answer = answers[index]
+        status = str(answer.get("status", ""))
+        if status == "error":
+            error = f"{answer.get('errorcode', '')}: {answer.get('message', '')}".strip(": ")
+            results.append(Result(change.address, change.action, False, status, error))
+        else:
+            results.append(Result(change.address, change.action, True, status))
+    return results

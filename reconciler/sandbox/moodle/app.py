@@ -1,0 +1,142 @@
+"""The Moodle REST web-service endpoint, as an ASGI app.
+
+``/webservice/rest/server.php`` behaves like Moodle's ``webservice_rest_server``:
+PHP decodes the form (``phpform``, with ``max_input_vars``), GET and POST variables
+merge (POST wins), the token is checked, the function looked up, its parameters
+validated like ``external_api::validate_parameters``, then capabilities, then the
+handler runs in one transaction and its result is cleaned to the declared return types.
+Every failure is HTTP 200 with ``{exception, errorcode, message, debuginfo}``.
+
+Every request, good or bad, is written to ``mdl_mzi_api_log`` (time, function, whether
+it writes, records, ok) so tests and benchmarks count calls without instrumenting the
+client.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ...schema.xmldb import Schema
+from .db import open_db, schema_for, seed_core
+from .external import InvalidParameter, InvalidToken, NoPermissions, UnknownFunction, WsException, clean_return, validate
+from .functions import build_registry
+from .phpform import PhpArray, count_leaves, decode_php_form
+from .registry import CallContext, WsFunction
+
+ENDPOINT = "/webservice/rest/server.php"
+_PROTOCOL_KEYS = ("wstoken", "wsfunction", "moodlewsrestformat")
+
+
+class MoodleServer:
+    """The emulated site: one database connection, one registry, PHP's input limit."""
+
+    def __init__(self, conn: sqlite3.Connection, registry: dict[str, WsFunction], max_input_vars: int,
+                 schema: Schema) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.max_input_vars = max_input_vars
+        self.schema = schema
+        self._lock = threading.Lock()
+
+    def handle(self, params: PhpArray, dropped: int = 0, input_vars: int = 0) -> Any:
+        """One request's PHP variables → the JSON Moodle would answer.
+
+        ``dropped``: variables PHP cut off at ``max_input_vars``. Real PHP only logs a
+        warning; the emulator adds it to ``debuginfo`` of a resulting
+        ``invalidparameter`` so a developer sees why.
+        """
+        with self._lock:
+            started = time.time()
+            fname = str(params.get("wsfunction", ""))
+            fn = self.registry.get(fname)
+            args: dict[str, Any] = {}
+            result: Any = None
+            ok = False
+            try:
+                result = self._run(params, fname, args, input_vars)
+                ok = True
+                return result
+            except WsException as exc:
+                if dropped and isinstance(exc, InvalidParameter):
+                    exc.debuginfo += (f" [PHP dropped {dropped} input variables over max_input_vars="
+                                      f"{self.max_input_vars}]")
+                return exc.envelope()
+            finally:
+                self._log(started, fname, fn, args, result, ok)
+
+    def _run(self, params: PhpArray, fname: str, args: dict[str, Any], input_vars: int) -> Any:
+        userid = self._authenticate(params.get("wstoken"))
+        fn = self.registry.get(fname)
+        if fn is None:
+            raise UnknownFunction(fname)
+        given = {k: v for k, v in params.items()
+                 if k not in _PROTOCOL_KEYS and not str(k).startswith("moodlewssetting")}
+        args.update(validate(fn.params, given))
+        capabilities = self._capabilities(userid)
+        for capability in fn.capabilities:
+            if capability not in capabilities:
+                raise NoPermissions(capability)
+        ctx = CallContext(self.conn, userid, int(time.time()), self.schema, self.max_input_vars, capabilities, input_vars)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            raw = fn.handler(ctx, args)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return clean_return(fn.returns, raw)
+
+    def _authenticate(self, token: Any) -> int:
+        if not isinstance(token, str) or not token:
+            raise InvalidToken()
+        row = self.conn.execute(
+            "SELECT t.userid, t.validuntil, u.deleted, u.suspended FROM mdl_external_tokens t "
+            "JOIN mdl_user u ON u.id = t.userid WHERE t.token = ?", (token,)).fetchone()
+        if row is None or (row["validuntil"] and row["validuntil"] < time.time()) or row["deleted"] or row["suspended"]:
+            raise InvalidToken()
+        return int(row["userid"])
+
+    def _capabilities(self, userid: int) -> frozenset[str]:
+        return frozenset(r[0] for r in self.conn.execute("SELECT capability FROM mdl_mzi_capabilities WHERE userid = ?", (userid,)))
+
+    def _log(self, started: float, fname: str, fn: WsFunction | None, args: dict[str, Any], result: Any, ok: bool) -> None:
+        records = fn.record_count(args, result) if fn is not None and ok else 0
+        is_write = int(bool(fn and fn.is_write))
+        self.conn.execute("INSERT INTO mdl_mzi_api_log (time, wsfunction, is_write, records, ok) VALUES (?, ?, ?, ?, ?)",
+                          (started, fname, is_write, records, int(ok)))
+
+
+def _is_form(request: Request) -> bool:
+    kind = request.headers.get("content-type", "application/x-www-form-urlencoded").split(";")[0].strip().lower()
+    return kind == "application/x-www-form-urlencoded"
+
+
+def create_app(db_path: Path, *, max_input_vars: int = 5000, schema_path: Path | None = None) -> Starlette:
+    """The emulator over the database at ``db_path`` (created and seeded if needed)."""
+    conn = open_db(db_path, schema_path=schema_path)
+    seed_core(conn)
+    server = MoodleServer(conn, build_registry(schema_for(schema_path)), max_input_vars, schema_for(schema_path))
+
+    async def rest(request: Request) -> Response:
+        query = decode_php_form(request.url.query, max_input_vars)
+        params: PhpArray = dict(query.values)
+        dropped, used = query.dropped, count_leaves(query.values)
+        if request.method == "POST" and _is_form(request):
+            body = decode_php_form((await request.body()).decode("utf-8", errors="replace"), max_input_vars)
+            params.update(body.values)  # array_merge($_GET, $_POST): POST wins
+            dropped, used = dropped + body.dropped, used + count_leaves(body.values)
+        return JSONResponse(server.handle(params, dropped, used))
+
+    app = Starlette(routes=[Route(ENDPOINT, rest, methods=["GET", "POST"])])
+    app.state.moodle = server
+    app.state.db = conn
+    return app
