@@ -16,6 +16,8 @@ Work per call is set-based: one ``WHERE key IN (…)`` to find existing rows, gr
 
 from __future__ import annotations
 
+import re
+
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -98,6 +100,8 @@ class RecordError(Exception):
 
 # ------------------------------------------------------------------ value formatting
 
+_INTEGER = re.compile(r"^-?\d{1,18}$")
+
 def canonical(column: Column, value: Any) -> str | None:
     """The text a value has once Moodle stored it; the unit of "unchanged"."""
     if value is None or value == "":
@@ -129,6 +133,11 @@ def check_value(column: Column, value: Any) -> str | None:
         if column.type == "number" and column.length and digits > column.length - (column.decimals or 0):
             raise RecordError("invalidvalue", f"{column.name}: {value!r} does not fit number({column.length},{column.decimals})")
         return text
+    if column.type == "int":
+        text = str(value).strip()
+        if not _INTEGER.match(text):
+            raise RecordError("invalidvalue", f"{column.name}: {value!r} is not an integer")
+        return canonical(column, text)
     if column.type == "char" and column.length and len(str(value)) > column.length:
         raise RecordError("toolong", f"{column.name}: {len(str(value))} characters, the column holds {column.length}")
     return canonical(column, value)
@@ -222,9 +231,22 @@ def data_columns(table: MirrorTable) -> list[Column]:
     return [c for c in table.columns if c.name not in AUTOMATIC]
 
 
+def _upsert_param_type(table: MirrorTable, column: Column) -> str:
+    """Non-key int columns travel as PARAM_RAW, checked per record as "integer or empty".
+
+    REST has no null, and Moodle's PARAM_INT refuses the empty string that stands for
+    NULL — which would fail the whole batch for one record with an empty int. Checking
+    per record keeps "one bad record never fails the batch" and lets an int be cleared.
+    """
+    if column.type == "int" and column.name not in table.key_columns:
+        return PARAM_RAW
+    return _param_type(column)
+
+
 def upsert_params(table: MirrorTable) -> Single:
     fields = {
-        c.name: Value(_param_type(c), c.name, VALUE_OPTIONAL if c.name not in table.key_columns else VALUE_REQUIRED)
+        c.name: Value(_upsert_param_type(table, c), c.name,
+                      VALUE_OPTIONAL if c.name not in table.key_columns else VALUE_REQUIRED)
         for c in data_columns(table)
     }
     return Single({
