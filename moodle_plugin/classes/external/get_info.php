@@ -1,0 +1,81 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace local_mzi\external;
+
+defined('MOODLE_INTERNAL') || die();
+
+global $CFG;
+require_once($CFG->libdir . '/externallib.php');
+
+use external_api;
+use external_function_parameters;
+use external_multiple_structure;
+use external_single_structure;
+use external_value;
+use local_mzi\local\input_guard;
+
+/**
+ * local_mzi_get_info: plugin version and the limits mzi sizes its batches from.
+ *
+ * @package    local_mzi
+ * @copyright  2026 ABC Horizon
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class get_info extends external_api {
+
+    /**
+     * Parameters: none.
+     *
+     * @return external_function_parameters
+     */
+    public static function execute_parameters(): external_function_parameters {
+        return new external_function_parameters([]);
+    }
+
+    /**
+     * Plugin information; callable by any user of the service (no capability needed).
+     *
+     * @return array component, version, release, maxinputvars, canmanage
+     */
+    public static function execute(): array {
+        $context = \context_system::instance();
+        self::validate_context($context);
+        $plugin = \core_plugin_manager::instance()->get_plugin_info('local_mzi');
+        return [
+            'component' => 'local_mzi',
+            'version' => (int)get_config('local_mzi', 'version'),
+            'release' => $plugin && $plugin->release !== null ? (string)$plugin->release : '',
+            'maxinputvars' => input_guard::max_input_vars(),
+            'canmanage' => has_capability('local/mzi:manage', $context),
+        ];
+    }
+
+    /**
+     * Returns: component, version, release, maxinputvars, canmanage.
+     *
+     * @return external_single_structure
+     */
+    public static function execute_returns(): external_single_structure {
+        return new external_single_structure([
+            'component' => new external_value(PARAM_COMPONENT, 'Always local_mzi'),
+            'version' => new external_value(PARAM_INT, 'Installed plugin version'),
+            'release' => new external_value(PARAM_RAW, 'Plugin release'),
+            'maxinputvars' => new external_value(PARAM_INT, 'PHP max_input_vars: bounds the batch size'),
+            'canmanage' => new external_value(PARAM_BOOL, 'The caller has local/mzi:manage'),
+        ]);
+    }
+}

@@ -1,0 +1,127 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace local_mzi\external;
+
+defined('MOODLE_INTERNAL') || die();
+
+global $CFG;
+require_once($CFG->libdir . '/externallib.php');
+
+use external_api;
+use external_function_parameters;
+use external_multiple_structure;
+use external_single_structure;
+use external_value;
+use local_mzi\local\batch;
+use local_mzi\local\record_exception;
+
+/**
+ * local_mzi_record_request_results: mzi reports what happened to requests submitted in Moodle.
+ *
+ * "sent" writes the Zoho request id into local_mzi_requests; when the table has sync status /
+ * message columns (sync_status, sync_message) they are written too.
+ *
+ * @package    local_mzi
+ * @copyright  2026 ABC Horizon
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class record_request_results extends external_api {
+
+    /**
+     * Parameters: results.
+     *
+     * @return external_function_parameters
+     */
+    public static function execute_parameters(): external_function_parameters {
+        return new external_function_parameters([
+            'results' => new external_multiple_structure(new external_single_structure([
+                'requestid' => new external_value(PARAM_INT, 'local_mzi_requests.id'),
+                'zoho_request_id' => new external_value(PARAM_RAW, 'Zoho record id when sent', VALUE_DEFAULT, ''),
+                'status' => new external_value(PARAM_RAW, 'sent or failed'),
+                'message' => new external_value(PARAM_RAW, 'Error or note', VALUE_DEFAULT, ''),
+            ])),
+        ]);
+    }
+
+    /**
+     * Record the results, one delegated transaction each.
+     *
+     * @param array $results the results
+     * @return array results
+     */
+    public static function execute(array $results): array {
+        global $DB;
+        $params = self::validate_parameters(self::execute_parameters(), ['results' => $results]);
+        $context = \context_system::instance();
+        self::validate_context($context);
+        require_capability('local/mzi:manage', $context);
+        $columns = $DB->get_columns('local_mzi_requests');
+        $out = [];
+        foreach ($params['results'] as $item) {
+            $key = (string)$item['requestid'];
+            $out[] = batch::run(function() use ($DB, $item, $key, $columns) {
+                if ($item['status'] !== 'sent' && $item['status'] !== 'failed') {
+                    throw new record_exception('invalidvalue', 'status must be sent or failed');
+                }
+                $row = $DB->get_record('local_mzi_requests', ['id' => $item['requestid']]);
+                if (!$row) {
+                    throw new record_exception('notfound', "no request has id {$key}");
+                }
+                $wanted = [];
+                if ($item['status'] === 'sent' && $item['zoho_request_id'] !== '') {
+                    $wanted['zoho_request_id'] = $item['zoho_request_id'];
+                }
+                if (isset($columns['sync_status'])) {
+                    $wanted['sync_status'] = $item['status'];
+                }
+                if (isset($columns['sync_message'])) {
+                    $wanted['sync_message'] = $item['message'];
+                }
+                $changed = [];
+                foreach ($wanted as $name => $value) {
+                    if ((string)($row->$name ?? '') !== (string)$value) {
+                        $changed[$name] = $value;
+                    }
+                }
+                if (!$changed) {
+                    return ['key' => $key, 'status' => 'unchanged', 'errorcode' => '', 'message' => ''];
+                }
+                $changed['id'] = $row->id;
+                $changed['timemodified'] = time();
+                $DB->update_record('local_mzi_requests', (object)$changed);
+                return ['key' => $key, 'status' => 'updated', 'errorcode' => '', 'message' => ''];
+            }, ['key' => $key]);
+        }
+        return ['results' => $out];
+    }
+
+    /**
+     * Returns: one result per input.
+     *
+     * @return external_single_structure
+     */
+    public static function execute_returns(): external_single_structure {
+        return new external_single_structure([
+            'results' => new external_multiple_structure(new external_single_structure([
+                'key' => new external_value(PARAM_RAW, 'The request id'),
+                'status' => new external_value(PARAM_ALPHA, 'updated, unchanged or error'),
+                'errorcode' => new external_value(PARAM_RAW, 'Error code'),
+                'message' => new external_value(PARAM_RAW, 'Error message'),
+            ])),
+        ]);
+    }
+}

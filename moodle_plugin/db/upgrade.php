@@ -1,0 +1,52 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Upgrade steps of local_mzi.
+ *
+ * @package    local_mzi
+ * @copyright  2026 ABC Horizon
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+/**
+ * Upgrade local_mzi from $oldversion.
+ *
+ * Each schema change goes in its own version branch, edited with the XMLDB editor so that
+ * db/install.xml stays the one place the schema lives, and ends with a savepoint:
+ *
+ *     if ($oldversion < 2026120100) {
+ *         $dbman = $DB->get_manager();
+ *         // ... define and add the field/index ...
+ *         upgrade_plugin_savepoint(true, 2026120100, 'local', 'mzi');
+ *     }
+ *
+ * @param int $oldversion the version we are upgrading from
+ * @return bool
+ */
+function xmldb_local_mzi_upgrade($oldversion) {
+    global $DB;
+    $dbman = $DB->get_manager();
+
+    // Nothing to upgrade yet: 2026112300 is the first release, installed from install.xml.
+    if ($oldversion < 2026112300) {
+        // A pre-release installation has the same schema; only record the savepoint.
+        upgrade_plugin_savepoint(true, 2026112300, 'local', 'mzi');
+    }
+
+    unset($dbman);
+    return true;
+}

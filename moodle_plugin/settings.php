@@ -1,0 +1,61 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Admin settings and pages of local_mzi.
+ *
+ * @package    local_mzi
+ * @copyright  2026 ABC Horizon
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$ADMIN->add('localplugins', new admin_category('local_mzi', new lang_string('pluginname', 'local_mzi')));
+
+if ($hassiteconfig) {
+    $settings = new admin_settingpage('local_mzi_settings', new lang_string('settings', 'local_mzi'));
+    if ($ADMIN->fulltree) {
+        $settings->add(new admin_setting_configtext('local_mzi/mziurl',
+            new lang_string('mziurl', 'local_mzi'), new lang_string('mziurl_desc', 'local_mzi'), '', PARAM_URL));
+        $settings->add(new admin_setting_configpasswordunmask('local_mzi/outboxsecret',
+            new lang_string('outboxsecret', 'local_mzi'), new lang_string('outboxsecret_desc', 'local_mzi'), ''));
+        $settings->add(new admin_setting_configselect('local_mzi/defaultcategory',
+            new lang_string('defaultcategory', 'local_mzi'), new lang_string('defaultcategory_desc', 'local_mzi'),
+            0, [0 => new lang_string('defaultcategory_moodle', 'local_mzi')] + core_course_category::make_categories_list()));
+        $settings->add(new admin_setting_configselect('local_mzi/withdrawnaction',
+            new lang_string('withdrawnaction', 'local_mzi'), new lang_string('withdrawnaction_desc', 'local_mzi'),
+            'unenrol', [
+                'unenrol' => new lang_string('withdrawnaction_unenrol', 'local_mzi'),
+                'suspend' => new lang_string('withdrawnaction_suspend', 'local_mzi'),
+            ]));
+        $settings->add(new admin_setting_configcheckbox('local_mzi/hidecancelledcourses',
+            new lang_string('hidecancelledcourses', 'local_mzi'), new lang_string('hidecancelledcourses_desc', 'local_mzi'), 1));
+        $settings->add(new admin_setting_configtext('local_mzi/outboxmaxattempts',
+            new lang_string('outboxmaxattempts', 'local_mzi'), new lang_string('outboxmaxattempts_desc', 'local_mzi'),
+            10, PARAM_INT));
+    }
+    $ADMIN->add('local_mzi', $settings);
+}
+
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_status', new lang_string('syncstatus', 'local_mzi'),
+    new moodle_url('/local/mzi/admin/status.php'), 'local/mzi:viewstatus'));
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_outbox', new lang_string('outbox', 'local_mzi'),
+    new moodle_url('/local/mzi/admin/outbox.php'), 'local/mzi:viewstatus'));
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_windows', new lang_string('requestwindows', 'local_mzi'),
+    new moodle_url('/local/mzi/admin/windows.php'), 'local/mzi:managewindows'));
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_dashboard', new lang_string('dashboard', 'local_mzi'),
+    new moodle_url('/local/mzi/index.php'), 'local/mzi:viewothers'));
