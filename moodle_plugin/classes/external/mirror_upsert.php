@@ -66,7 +66,7 @@ abstract class mirror_upsert extends external_api {
         $table = static::mirror();
         $fields = [];
         foreach ($table->data_columns() as $name => $column) {
-            $fields[$name] = new external_value($table->param_type($name), $name,
+            $fields[$name] = new external_value($table->upsert_param_type($name), $name,
                 $table->is_key($name) ? VALUE_REQUIRED : VALUE_OPTIONAL);
         }
         return new external_function_parameters([

@@ -25,7 +25,8 @@ namespace local_mzi\local;
  * functions of a table (upsert, delete, get) build their parameter and return structures and
  * their value handling from this description.
  *
- * Meta types: I (int) -> PARAM_INT; N (number, decimal) -> PARAM_RAW, canonical decimal text;
+ * Meta types: I (int) -> PARAM_INT (PARAM_RAW checked per record in upsert parameters, see
+ * upsert_param_type()); N (number, decimal) -> PARAM_RAW, canonical decimal text;
  * C (char) / X (text) -> PARAM_RAW. Columns id, timecreated, timemodified are automatic.
  *
  * @package    local_mzi
@@ -176,6 +177,23 @@ class mirror_table {
     }
 
     /**
+     * The PARAM_* type of a column in upsert parameters.
+     *
+     * Non-key int columns travel as PARAM_RAW and are checked per record as "integer or
+     * empty" (see check_value()): REST has no null, and PARAM_INT refuses the empty string
+     * that stands for NULL, which would fail the whole batch for one record.
+     *
+     * @param string $column column name
+     * @return string
+     */
+    public function upsert_param_type(string $column): string {
+        if ($this->param_type($column) === PARAM_INT && !in_array($column, $this->keycolumns, true)) {
+            return PARAM_RAW;
+        }
+        return $this->param_type($column);
+    }
+
+    /**
      * The key text of a row or record: key values joined with ':'.
      *
      * @param array|\stdClass $row row or record
@@ -295,6 +313,12 @@ class mirror_table {
                     "{$column}: '{$value}' does not fit number({$info->max_length},{$info->scale})");
             }
             return $text;
+        }
+        if ($info->meta_type === 'I' || $info->meta_type === 'R') {
+            if (!preg_match('/^-?\d{1,18}$/', trim((string)$value))) {
+                throw new record_exception('invalidvalue', "{$column}: '{$value}' is not an integer");
+            }
+            return $this->canonical($column, trim((string)$value));
         }
         if ($info->meta_type === 'C' && $info->max_length > 0 && \core_text::strlen((string)$value) > $info->max_length) {
             throw new record_exception('toolong', "{$column}: " . \core_text::strlen((string)$value) .
