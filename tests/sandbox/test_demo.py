@@ -1,0 +1,158 @@
+"""The demo school: deterministic, realistic per the org's metadata, drifted on purpose."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from reconciler.mapping import record_from_moodle, record_from_zoho
+from reconciler.sandbox import Sandbox
+from reconciler.sandbox.demo import DRIFTED, IN_SYNC, MISSING, ORPHAN, DemoSchool, generate
+from reconciler.sandbox.zoho.metadata import METADATA_PATH, load_metadata
+from reconciler.specs import load_specs
+
+SHARED_FIELDS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "zoho_fields.json"
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+def test_same_seed_gives_byte_identical_schools() -> None:
+    first, second = generate(60, 42).to_json(), generate(60, 42).to_json()
+    assert first == second, "two runs with seed 42 differ"
+
+
+def test_different_seeds_give_different_schools() -> None:
+    assert generate(60, 1).to_json() != generate(60, 2).to_json()
+
+
+def test_the_bundled_metadata_is_the_shared_reference_verbatim() -> None:
+    if not SHARED_FIELDS.is_file():
+        pytest.skip("shared/reference is not beside the repo")
+    assert METADATA_PATH.read_bytes() == SHARED_FIELDS.read_bytes(), \
+        f"{METADATA_PATH} drifted from {SHARED_FIELDS}: copy it again"
+
+
+def test_every_picklist_value_comes_from_the_org_metadata(school: DemoSchool) -> None:
+    modules = load_metadata()
+    wrong = []
+    for module, records in school.records.items():
+        for record in records:
+            for name, value in record.items():
+                meta = modules[module].fields.get(name)
+                if meta and meta.picklist and value is not None and value not in meta.picklist:
+                    wrong.append(f"{module}.{name}={value!r}")
+    assert not wrong, f"values outside the org's picklists: {sorted(set(wrong))}"
+
+
+def test_every_field_exists_in_the_org_metadata(school: DemoSchool) -> None:
+    modules = load_metadata()
+    unknown = {f"{m}.{n}" for m, rs in school.records.items() for r in rs for n in r if n not in modules[m].fields}
+    assert not unknown, f"fields the org does not have: {sorted(unknown)}"
+
+
+def test_every_lookup_points_to_a_record_of_its_module_except_the_blocked_one(school: DemoSchool) -> None:
+    modules = load_metadata()
+    ids = {m: {r["id"] for r in rs} for m, rs in school.records.items()}
+    dangling = []
+    for module, records in school.records.items():
+        for record in records:
+            for name, value in record.items():
+                meta = modules[module].fields.get(name)
+                if meta is None or meta.data_type != "lookup" or value is None:
+                    continue
+                if value["id"] not in ids.get(meta.lookup_module or "", set()):
+                    dangling.append((module, record["id"], name, value["id"]))
+    enrollment, student = school.blocked
+    assert dangling == [("BTEC_Enrollments", enrollment, "Enrolled_Students", student)], \
+        f"only the blocked enrollment may point at a missing record; found {dangling}"
+
+
+def test_people_have_arabic_and_latin_names_and_academic_emails(school: DemoSchool) -> None:
+    students = school.records["BTEC_Students"]
+    arabic = [s for s in students if ARABIC.search(s["First_Name"])]
+    assert 0.2 < len(arabic) / len(students) < 0.5, f"{len(arabic)} of {len(students)} names in Arabic script"
+    assert all(ARABIC.search(s["Frist_Name_Native"]) for s in students), "every native name is Arabic"
+    bad = [s["Academic_Email"] for s in students if not re.fullmatch(r"[a-z-]+\.[a-z-]+\d+@abchorizon\.edu\.jo", s["Academic_Email"])]
+    assert not bad, f"academic emails not firstname.lastnameN@abchorizon.edu.jo: {bad[:5]}"
+    assert len({s["Academic_Email"] for s in students}) == len(students), "academic emails must be unique"
+    assert {s["City"] for s in students} >= {"Amman", "Irbid", "Zarqa"}
+    assert all(re.fullmatch(r"\+9627[789]\d{7}", s["Phone_Number"]) for s in students)
+
+
+def test_ids_and_times_look_like_zoho(school: DemoSchool) -> None:
+    for module, records in school.records.items():
+        for record in records:
+            assert re.fullmatch(r"5847596\d{12}", record["id"]), f"{module} id {record['id']}"
+            for name in ("Created_Time", "Modified_Time"):
+                assert record[name].endswith("+03:00") and record[name] < "2026-09-01T10", f"{module}.{name}={record[name]}"
+            assert record["Created_Time"] <= record["Modified_Time"]
+
+
+def test_the_timetable_has_the_expected_shape(school: DemoSchool) -> None:
+    classes = school.records["BTEC_Classes"]
+    assert len(classes) == round(150 / 7.5)
+    assert all(c["Unit"] and c["BTEC_Program"] and c["Teacher"] for c in classes)
+    per_student = Counter(e["Enrolled_Students"]["id"] for e in school.records["BTEC_Enrollments"])
+    counts = Counter(per_student[s["id"]] for s in school.records["BTEC_Students"])
+    assert set(counts) <= {3, 4, 5}, f"enrollments per student: {dict(counts)}"
+    units = {u["id"]: u for u in school.records["BTEC"]}
+    assert all(units[c["Unit"]["id"]].get("P1_description") for c in classes), "every unit has P1"
+    registrations = school.records["BTEC_Registrations"]
+    assert all(len(r["Payment_Schedule"]) == 4 and all(row["id"] for row in r["Payment_Schedule"]) for r in registrations)
+    grades = school.records["BTEC_Grades"]
+    assert grades and all(g["Learning_Outcomes_Assessm"] for g in grades)
+
+
+def _moodle_rows(box: Sandbox, table: str) -> list[dict]:
+    conn = sqlite3.connect(box.moodle_db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f"SELECT * FROM mdl_{table}")]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, s in load_specs().items() if s.target.system == "moodle"))
+def test_the_moodle_side_is_partly_in_sync_partly_drifted_missing_and_orphaned(
+        installed: Sandbox, school: DemoSchool, kind: str) -> None:
+    spec = load_specs()[kind]
+    desired = {r["id"]: record_from_zoho(spec, r) for r in school.records[spec.zoho_module]}
+    actual = {str(row[spec.key.moodle]): record_from_moodle(spec, row) for row in _moodle_rows(installed, spec.moodle_table)}
+    tally = Counter()
+    for key, record in desired.items():
+        if key not in actual:
+            tally[MISSING] += 1
+        else:
+            same = all(record.fields.get(n) == actual[key].fields.get(n) for n in spec.compared_fields)
+            tally[IN_SYNC if same else DRIFTED] += 1
+    tally[ORPHAN] = len(set(actual) - set(desired))
+    share = {k: tally[k] / len(desired) for k in (IN_SYNC, DRIFTED, MISSING)}
+    assert 0.6 <= share[IN_SYNC] <= 0.8 and 0.04 <= share[DRIFTED] <= 0.16 and 0.12 <= share[MISSING] <= 0.28, \
+        f"{kind}: in-sync/drifted/missing shares {share} (counts {dict(tally)})"
+    assert 1 <= tally[ORPHAN] <= 5, f"{kind}: {tally[ORPHAN]} orphan rows"
+    fates = school.fates[spec.zoho_module]
+    assert tally[DRIFTED] == sum(1 for k in desired if fates[k] == DRIFTED), f"{kind}: every drifted row differs"
+    gone = {e["id"] for e in school.deleted[spec.zoho_module]}
+    assert set(actual) - set(desired) <= gone, f"{kind}: every orphan row is in Zoho's deleted list"
+
+
+def test_exactly_one_enrollment_is_blocked_by_a_student_missing_on_both_sides(installed: Sandbox, school: DemoSchool) -> None:
+    zoho_students = {r["id"] for r in school.records["BTEC_Students"]}
+    moodle_students = {r["zoho_student_id"] for r in _moodle_rows(installed, "local_mzi_students")}
+    moodle_enrollments = {r["zoho_enrollment_id"] for r in _moodle_rows(installed, "local_mzi_enrollments")}
+    blocked = [e["id"] for e in school.records["BTEC_Enrollments"]
+               if e["Enrolled_Students"]["id"] not in zoho_students | moodle_students and e["id"] not in moodle_enrollments]
+    assert blocked == [school.blocked[0]], f"blocked enrollments: {blocked}"
+    permanent = [e for e in school.deleted["BTEC_Students"] if e["type"] == "permanent"]
+    assert [e["id"] for e in permanent] == [school.blocked[1]]
+
+
+def test_most_people_have_a_moodle_account_matched_by_academic_email(installed: Sandbox, school: DemoSchool) -> None:
+    emails = {u["email"].lower() for u in _moodle_rows(installed, "user")}
+    people = school.records["BTEC_Students"] + school.records["BTEC_Teachers"]
+    share = sum(p["Academic_Email"] in emails for p in people) / len(people)
+    assert 0.82 <= share <= 0.97, f"{share:.0%} of students and teachers have a Moodle account"
+    assert any(u["email"] != u["email"].lower() for u in _moodle_rows(installed, "user")), "some emails differ in case only"
