@@ -1,0 +1,355 @@
+"""The Zoho provider: records of a spec's kind, read from and written to Zoho CRM v8.
+
+The engine needs a *complete* desired state, so :meth:`ZohoProvider.read` is a full read
+unless it is given ``keys`` (targeted reconcile) or ``since`` (the caller merges).
+Incremental work goes through :meth:`ZohoProvider.read_changes`, which returns the
+records modified since a watermark *and* the ids Zoho deleted since then — the two facts
+a cached desired state needs to stay right. Watermarks live in the state store behind the
+tiny :class:`WatermarkStore` protocol; :meth:`ZohoProvider.full_refresh_due` says when the
+last full read is older than ``full_refresh_after`` (default 24 h), because
+``If-Modified-Since`` alone never notices a record whose change Zoho did not stamp (e.g.
+an admin's mass import with workflow off) — a periodic full read heals that.
+
+Only the Zoho fields the spec names are requested (``fields`` is mandatory when listing
+and each call costs a credit, so asking for less is free speed).
+
+Writes are the reverse direction (source Moodle, target Zoho: Moodle ids, grades):
+``update`` by id in batches of 100, or ``upsert`` when duplicate-check fields are known —
+given to :meth:`apply`, configured per kind (``duplicate_check``), or implied by a spec
+whose Zoho key is not ``id`` (the key field is then the record's unique external key,
+e.g. ``Moodle_Grade_Composite_Key``; Zoho requires it to be marked unique). Every
+record gets its own :class:`~reconciler.model.Result`; a refused record never fails
+its batch.
+
+Bulk Read (asynchronous CSV export) is deliberately not used; see :data:`BULK_READ_NOTE`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, Protocol
+
+from ..mapping import record_from_zoho, zoho_row, zoho_value
+from ..model import Action, Change, Record, Result, canonical_json
+from ..specs import Spec
+from .zoho_client import MAX_PER_PAGE, Channel, WriteResult, ZohoClient, ZohoStats
+
+#: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
+#: (``tests/providers/test_zoho_calls.py``).
+BULK_READ_NOTE = """
+Full refresh by Get Records costs ⌈N/200⌉ calls and ⌈N/200⌉ credits per module — measured
+equal to that lower bound (test_zoho_calls.py; the demo school on the emulator: 150
+students → 6 calls for the three shipped kinds, 1,500 → 39, 10,000 → 258). Bulk Read
+costs 1 create + P polls + ⌈N/200,000⌉ downloads = 3 calls with one poll, but Zoho charges
+50 credits to create a job. So per module it takes fewer *calls* once N > 600, and fewer
+*credits* — what Zoho rations per 24 h — only once ⌈N/200⌉ > 52, i.e. N > 10,400 records.
+In the demo school that is BTEC_Enrollments from ~2,600 students on (≈ 4 per student;
+40,070 at 10,000 students: 201 credits vs ≈ 52), BTEC_Payments (13,258: 67) and
+BTEC_Registrations (10,955: 55, a wash) at 10,000; nothing at today's 1,500. The price:
+job latency (seconds to minutes), CSV values instead of JSON lookups, subforms
+(Payment_Schedule, Learning_Outcomes_Assessm) needing a second job on the subform module.
+So Get Records stays the full-refresh path; Bulk Read is worth adding for BTEC_Enrollments
+when the school passes ~2,600 students.
+"""
+
+
+class WatermarkStore(Protocol):
+    """Where the last-read time of each kind is kept (the state store implements it)."""
+
+    def get_watermark(self, kind: str) -> datetime | None: ...
+
+    def set_watermark(self, kind: str, when: datetime) -> None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def zoho_fields(spec: Spec) -> list[str]:
+    """The Zoho api names ``spec`` reads: every field's ``zoho`` names plus a non-id key."""
+    names: list[str] = []
+    for f in spec.fields.values():
+        if f.const is None:
+            names += f.zoho_names
+    if spec.key.zoho != "id":
+        names.append(spec.key.zoho)
+    names = [n for n in dict.fromkeys(names) if n != "id"]
+    return names or ["Modified_Time"]
+
+
+class ZohoProvider:
+    """The Provider protocol over :class:`ZohoClient` (``system = "zoho"``)."""
+
+    system = "zoho"
+
+    def __init__(
+        self,
+        client: ZohoClient,
+        *,
+        watermarks: WatermarkStore | None = None,
+        full_refresh_after: timedelta = timedelta(hours=24),
+        duplicate_check: Mapping[str, Sequence[str]] | None = None,
+        watermark_overlap: timedelta = timedelta(minutes=5),
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        """``duplicate_check`` maps a kind to its upsert duplicate-check fields;
+        ``watermark_overlap`` is subtracted from each watermark so clock skew between
+        this host and Zoho re-reads a few records rather than missing any."""
+        self.client = client
+        self.watermarks = watermarks
+        self.full_refresh_after = full_refresh_after
+        self.duplicate_check = dict(duplicate_check or {})
+        self.watermark_overlap = watermark_overlap
+        self._now = now
+
+    @property
+    def stats(self) -> ZohoStats:
+        return self.client.stats
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # ------------------------------------------------------------------ reads
+
+    async def read(
+        self, spec: Spec, keys: Collection[str] | None = None, since: datetime | None = None,
+    ) -> dict[str, Record]:
+        """All records of ``spec`` (a full refresh), or only ``keys``, or only those changed after ``since``."""
+        if keys is not None:
+            return await self._read_keys(spec, keys)
+        started = self._now()
+        records = await self._list(spec, since)
+        if since is None:
+            self._mark(spec.kind, started, full=True)
+        return records
+
+    async def read_changes(self, spec: Spec, since: datetime | None = None) -> tuple[dict[str, Record], set[str]]:
+        """Records modified and Zoho ids deleted after ``since`` (default: the kind's watermark).
+
+        With neither, everything is "changed": all records and every deleted id. The
+        watermark advances only when it was the starting point (an explicit ``since``
+        may skip a gap the watermark still covers).
+        """
+        mark = since or self._watermark(spec.kind)
+        started = self._now()
+        records, gone = await asyncio.gather(
+            self._list(spec, mark), self.client.deleted(spec.zoho_module, since=mark))
+        if since is None:
+            self._mark(spec.kind, started, full=mark is None)
+        return records, {str(row["id"]) for row in gone if row.get("id") is not None}
+
+    def full_refresh_due(self, spec: Spec) -> bool:
+        """True when the last full read of ``spec`` is unknown or older than ``full_refresh_after``."""
+        last = self.watermarks.get_watermark(_full_key(spec.kind)) if self.watermarks else None
+        return last is None or self._now() - _aware(last) > self.full_refresh_after
+
+    async def _list(self, spec: Spec, since: datetime | None) -> dict[str, Record]:
+        records: dict[str, Record] = {}
+        async for page in self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
+                                                   per_page=MAX_PER_PAGE):
+            for raw in page:
+                record = record_from_zoho(spec, raw)
+                records[record.address.key] = record
+        return records
+
+    async def _read_keys(self, spec: Spec, keys: Collection[str]) -> dict[str, Record]:
+        """By id (≤ 100 a call). A kind keyed by another field cannot be fetched by key,
+        so it is listed in full and filtered — correct, at ⌈N/200⌉ calls."""
+        wanted = {str(k) for k in keys}
+        if not wanted:
+            return {}
+        if spec.key.zoho != "id":
+            return {k: r for k, r in (await self._list(spec, None)).items() if k in wanted}
+        raws = await self.client.get_by_ids(spec.zoho_module, sorted(wanted), zoho_fields(spec))
+        records = (record_from_zoho(spec, raw) for raw in raws)
+        return {r.address.key: r for r in records if r.address.key in wanted}
+
+    def _watermark(self, kind: str) -> datetime | None:
+        return self.watermarks.get_watermark(kind) if self.watermarks else None
+
+    def _mark(self, kind: str, started: datetime, *, full: bool) -> None:
+        if self.watermarks is None:
+            return
+        when = started - self.watermark_overlap
+        self.watermarks.set_watermark(kind, when)
+        if full:
+            self.watermarks.set_watermark(_full_key(kind), started)
+
+    # ------------------------------------------------------------------ writes
+
+    async def apply(
+        self, spec: Spec, changes: Sequence[Change], duplicate_check_fields: Sequence[str] | None = None,
+    ) -> list[Result]:
+        """Creates/updates (and soft deletes) of a reverse-direction kind; one Result per change.
+
+        ``duplicate_check_fields`` (else the kind's configured ones, else a non-id key)
+        switches creates and updates to upsert; without them updates go by id and a
+        create is refused per record — a Zoho id cannot be invented from Moodle.
+        """
+        dup = list(duplicate_check_fields or self.duplicate_check.get(spec.kind)
+                   or ([spec.key.zoho] if spec.key.zoho != "id" else []))
+        plan = _WritePlan()
+        for change in changes:
+            plan.add(spec, change, upsert=bool(dup))
+        updated, upserted = await asyncio.gather(
+            self.client.update(spec.zoho_module, [row for _, row in plan.updates]) if plan.updates else _nothing(),
+            self.client.upsert(spec.zoho_module, [row for _, row in plan.upserts], dup) if plan.upserts else _nothing(),
+        )
+        results = dict(plan.refused)
+        for (change, _), answer in zip(plan.updates, updated):
+            results[id(change)] = _result(change, answer)
+        for (change, _), answer in zip(plan.upserts, upserted):
+            results[id(change)] = _result(change, answer)
+        return [results[id(c)] for c in changes]
+
+
+class _WritePlan:
+    """Changes sorted into update and upsert rows, and the ones refused outright."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[Change, dict[str, Any]]] = []
+        self.upserts: list[tuple[Change, dict[str, Any]]] = []
+        self.refused: dict[int, Result] = {}
+
+    def add(self, spec: Spec, change: Change, *, upsert: bool) -> None:
+        key = change.address.key
+        if change.action in (Action.CREATE, Action.UPDATE):
+            row = zoho_row(spec, key, change.after or {})
+            if upsert:
+                self.upserts.append((change, row))
+            elif change.action is Action.UPDATE:
+                self.updates.append((change, row))
+            else:
+                self._refuse(change, f"{spec.zoho_module} record {key} does not exist in Zoho and Zoho assigns "
+                                     "ids; create it in Zoho (or give the kind duplicate_check_fields to upsert)")
+        elif change.action is Action.DELETE and spec.delete.policy == "soft" and spec.delete.field:
+            target = spec.fields[spec.delete.field]
+            if not isinstance(target.zoho, str):
+                self._refuse(change, f"delete field {spec.delete.field} has no Zoho field to mark")
+                return
+            row = {spec.key.zoho: key, target.zoho: zoho_value(target, spec.delete.value)}
+            (self.upserts if upsert else self.updates).append((change, row))
+        elif change.action is Action.DELETE:
+            self._refuse(change, f"mzi never deletes Zoho records (delete policy {spec.delete.policy!r})")
+        else:
+            self._refuse(change, change.reason or "blocked")
+
+    def _refuse(self, change: Change, why: str) -> None:
+        self.refused[id(change)] = Result(change.address, change.action, False, "skipped", why)
+
+
+_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
+#: an upsert says what it did, which may differ from the plan (a create that found the record)
+_DONE_BY_ZOHO = {"insert": "created", "update": "updated"}
+
+
+def _result(change: Change, answer: WriteResult) -> Result:
+    """Zoho's per-record answer → Result: ``created``/``updated`` or the Zoho error code."""
+    if answer.ok:
+        status = _DONE[change.action] if change.action is Action.DELETE or not answer.action else _DONE_BY_ZOHO[answer.action]
+        return Result(change.address, change.action, True, status)
+    detail = f" {canonical_json(answer.details)}" if answer.details else ""
+    return Result(change.address, change.action, False, answer.code or "error", f"{answer.message}{detail}".strip())
+
+
+async def _nothing() -> list[WriteResult]:
+    return []
+
+
+def _aware(when: datetime) -> datetime:
+    """A stored time without a zone is taken as UTC (what ``_utcnow`` writes)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _full_key(kind: str) -> str:
+    return f"{kind}@full"
+
+
+# ---------------------------------------------------------------------- notifications
+
+ChannelVerb = Literal["enabled", "renewed", "unchanged", "disabled", "failed"]
+#: channel ids in [base, base + CHANNEL_RANGE) belong to this mzi; others are left alone
+CHANNEL_RANGE = 1_000
+
+
+@dataclass(frozen=True)
+class ChannelAction:
+    """What :func:`reconcile_channels` did about one channel."""
+
+    module: str
+    channel_id: int
+    action: ChannelVerb
+    expiry: datetime | None = None
+    error: str = ""
+
+
+async def reconcile_channels(
+    client: ZohoClient,
+    modules: Sequence[str],
+    notify_url: str,
+    token: str,
+    channel_id_base: int,
+    expiry: datetime,
+    *,
+    renew_within: timedelta = timedelta(hours=12),
+    now: Callable[[], datetime] = _utcnow,
+) -> list[ChannelAction]:
+    """Make Zoho's notification channels match the configured modules — like a plan+apply.
+
+    One channel per module (events ``<module>.all``) with ids from ``channel_id_base``.
+    A missing channel is enabled; one expiring within ``renew_within`` or with another
+    URL/token is re-subscribed (Zoho renews a channel by enabling it again); one of ours
+    for a module no longer configured is disabled; the rest are left alone, so running
+    it twice in a row makes one call (the listing) the second time. Enables and renewals
+    go in one call. Channels outside ``[base, base + 1000)`` are not ours and never touched.
+    """
+    existing = [c for c in await client.watch_list() if channel_id_base <= c.channel_id < channel_id_base + CHANNEL_RANGE]
+    by_module: dict[str, Channel] = {}
+    for channel in existing:
+        by_module.setdefault(_channel_module(channel), channel)
+    wanted = list(dict.fromkeys(modules))
+    free = iter(i for i in range(channel_id_base, channel_id_base + CHANNEL_RANGE)
+                if i not in {c.channel_id for c in existing})
+    sends: list[tuple[str, ChannelVerb, Channel]] = []
+    actions: list[ChannelAction] = []
+    for module in wanted:
+        current = by_module.get(module)
+        desired = Channel(current.channel_id if current else next(free), (f"{module}.all",), notify_url, token, expiry)
+        if current is None:
+            sends.append((module, "enabled", desired))
+        elif _needs_renewal(current, desired, now() + renew_within):
+            sends.append((module, "renewed", desired))
+        else:
+            actions.append(ChannelAction(module, current.channel_id, "unchanged", current.expiry))
+    if sends:
+        answers = await client.watch_enable([c for _, _, c in sends])
+        for (module, verb, channel), answer in zip(sends, answers):
+            actions.append(ChannelAction(module, channel.channel_id, verb if answer.ok else "failed", channel.expiry,
+                                         "" if answer.ok else f"{answer.code}: {answer.message}"))
+    kept = {by_module[m].channel_id for m in wanted if m in by_module}
+    stale = [c for c in existing if c.channel_id not in kept]
+    if stale:
+        await client.watch_disable([c.channel_id for c in stale])
+        actions += [ChannelAction(_channel_module(c), c.channel_id, "disabled") for c in stale]
+    return actions
+
+
+def _channel_module(channel: Channel) -> str:
+    return channel.events[0].split(".", 1)[0] if channel.events else ""
+
+
+def _needs_renewal(current: Channel, desired: Channel, horizon: datetime) -> bool:
+    if current.notify_url != desired.notify_url or (current.token is not None and current.token != desired.token):
+        return True
+    if set(current.events) != set(desired.events):
+        return True
+    return current.expiry is None or current.expiry <= horizon
+
+
+def full_refresh_calls(records: int, per_page: int = MAX_PER_PAGE) -> int:
+    """The lower bound of Get Records calls for one full read of ``records``: ⌈N/200⌉ (≥ 1)."""
+    return max(1, math.ceil(records / per_page))
