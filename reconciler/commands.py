@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,8 @@ def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None"
                                 transport=sandbox.moodle_transport(), max_input_vars=ms.max_input_vars)
     else:
         moodle = MoodleProvider(ms.url, ms.token(), ms.policy(), max_input_vars=ms.max_input_vars)
-    return {"zoho": ZohoProvider(client, watermarks=state), "moodle": moodle}
+    zoho = ZohoProvider(client, watermarks=state, full_refresh_after=timedelta(hours=zs.full_refresh_after_hours))
+    return {"zoho": zoho, "moodle": moodle}
 
 
 @asynccontextmanager

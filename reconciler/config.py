@@ -85,6 +85,7 @@ class MoodleSettings(HttpSettings):
 class SandboxSettings(_Section):
     students: int = Field(150, ge=1, le=200_000)
     seed: int = 7
+    blocked_example: bool = Field(False, description="add one enrollment whose student exists nowhere (plans as blocked)")
     host: str = "127.0.0.1"
     zoho_port: int = Field(8701, ge=1, le=65535)
     moodle_port: int = Field(8702, ge=1, le=65535)

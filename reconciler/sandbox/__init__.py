@@ -58,10 +58,12 @@ class Sandbox:
     moodle_url = "http://moodle.sandbox"
     zoho_credentials: tuple[str, str, str] = (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REFRESH_TOKEN)
 
-    def __init__(self, directory: Path, *, students: int = 150, seed: int = 7, max_input_vars: int = 5000) -> None:
+    def __init__(self, directory: Path, *, students: int = 150, seed: int = 7, max_input_vars: int = 5000,
+                 blocked_example: bool = False) -> None:
         self.directory = Path(directory)
         self.students = students
         self.seed = seed
+        self.blocked_example = blocked_example
         self.max_input_vars = max_input_vars
         self._zoho_app: Starlette | None = None
         self._moodle_app: Starlette | None = None
@@ -69,7 +71,7 @@ class Sandbox:
     @classmethod
     def from_config(cls, config: "Config") -> "Sandbox":
         return cls(config.sandbox_dir, students=config.sandbox.students, seed=config.sandbox.seed,
-                   max_input_vars=config.moodle.max_input_vars)
+                   max_input_vars=config.moodle.max_input_vars, blocked_example=config.sandbox.blocked_example)
 
     @property
     def moodle_token(self) -> str:
@@ -101,8 +103,8 @@ class Sandbox:
         for name in (ZOHO_DB, MOODLE_DB, MARKER):
             for suffix in ("", "-wal", "-shm", "-journal"):
                 (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
-        install(self.directory, generate(self.students, self.seed))
-        marker = {"students": self.students, "seed": self.seed}
+        install(self.directory, generate(self.students, self.seed, blocked_example=self.blocked_example))
+        marker = {"students": self.students, "seed": self.seed, "blocked_example": self.blocked_example}
         (self.directory / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
 
     def destroy(self) -> None:

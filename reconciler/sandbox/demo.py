@@ -16,8 +16,10 @@ plan has something to say:
 - ~10 % present with one or two fields edited by hand in Moodle (``drifted``);
 - ~20 % absent from Moodle (``missing``: to be created);
 - a few Moodle rows whose Zoho record was deleted (``orphan``: in Zoho's deleted list);
-- exactly one enrollment whose student was deleted *permanently* from Zoho and never
-  reached Moodle — the plan shows it ``blocked``, naming the student.
+- with ``blocked_example=True`` (``[sandbox] blocked_example`` in mzi.toml), exactly one
+  enrollment whose student was deleted *permanently* from Zoho and never reached Moodle —
+  the plan shows it ``blocked``, naming the student. Off by default: a blocked record
+  cannot be applied away, and the demo must reach "No changes." after one apply.
 
 Determinism: one ``random.Random`` per concern, seeded from ``(seed, concern)``; a fixed
 base date (2026-09-01, Amman time); no clock, no global RNG, no set iteration order.
@@ -170,6 +172,7 @@ class _Generator:
     """Builds one school; each ``_make_*`` adds records of one module."""
 
     def __init__(self, students: int, seed: int) -> None:
+        self.blocked_example = False
         self.n_students = students
         self.seed = seed
         self.rng = random.Random(f"{seed}:school")
@@ -619,15 +622,18 @@ class _Generator:
         self.make_requests()
         self.assign_fates()
         self.make_orphans()
-        self.make_blocked()
+        if self.blocked_example:
+            self.make_blocked()
         return self.school
 
 
-def generate(students: int = 150, seed: int = 7) -> DemoSchool:
+def generate(students: int = 150, seed: int = 7, *, blocked_example: bool = False) -> DemoSchool:
     """The demo school for ``students`` students; same arguments, same bytes."""
     if students < 1:
         raise ValueError("a school needs at least one student")
-    return _Generator(students, seed).run()
+    generator = _Generator(students, seed)
+    generator.blocked_example = blocked_example
+    return generator.run()
 
 
 # ------------------------------------------------------------------ install

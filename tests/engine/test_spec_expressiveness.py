@@ -49,10 +49,10 @@ def test_btec_criteria_fold_into_one_list_dropping_empty_ones() -> None:
 
 def test_reverse_direction_writes_moodle_ids_to_zoho_through_the_same_engine() -> None:
     spec = load_spec(FIXTURES / "student_link.toml")
-    moodle = MemoryProvider("moodle", {"student_link": {"S1": {"moodle_user_id": 42}, "S2": {"moodle_user_id": 7}}})
-    zoho = MemoryProvider("zoho", {"student_link": {"S1": {"moodle_user_id": None}, "S2": {"moodle_user_id": 7}}})
+    moodle = MemoryProvider("moodle", {"student_link": {"S1": {"moodle_user_id": "42"}, "S2": {"moodle_user_id": "7"}}})
+    zoho = MemoryProvider("zoho", {"student_link": {"S1": {"moodle_user_id": None}, "S2": {"moodle_user_id": "7"}}})
     engine = Engine({"student_link": spec}, {"moodle": moodle, "zoho": zoho})
     plan = asyncio.run(engine.plan())
-    assert [(c.action, str(c.address), c.after) for c in plan.changes] == [(Action.UPDATE, "student_link.S1", {"moodle_user_id": 42})]
-    assert zoho_row(spec, "S1", plan.changes[0].after) == {"id": "S1", "Student_Moodle_ID": 42}
-    assert record_from_zoho(spec, {"id": "S1", "Student_Moodle_ID": "42"}).fields == {"moodle_user_id": 42}
+    assert [(c.action, str(c.address), c.after) for c in plan.changes] == [(Action.UPDATE, "student_link.S1", {"moodle_user_id": "42"})]
+    assert zoho_row(spec, "S1", plan.changes[0].after) == {"id": "S1", "Student_Moodle_ID": "42"}
+    assert record_from_zoho(spec, {"id": "S1", "Student_Moodle_ID": "42"}).fields == {"moodle_user_id": "42"}

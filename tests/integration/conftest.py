@@ -19,6 +19,7 @@ state_dir = "state"
 [sandbox]
 students = {students}
 seed = 11
+blocked_example = {blocked}
 [safety]
 max_delete_fraction = 0.5
 """
@@ -40,9 +41,9 @@ class Workspace:
 
 @pytest.fixture
 def make_workspace(tmp_path: Path) -> Callable[..., Workspace]:
-    def make(students: int = 40) -> Workspace:
+    def make(students: int = 40, blocked: bool = False) -> Workspace:
         config = tmp_path / "mzi.toml"
-        config.write_text(CONFIG.format(students=students), encoding="utf-8")
+        config.write_text(CONFIG.format(students=students, blocked=str(blocked).lower()), encoding="utf-8")
         runner = CliRunner()
 
         def run(*args: str) -> Result:

@@ -126,6 +126,19 @@ def test_concurrent_apply_fails_fast_with_a_clear_message(workspace: Workspace) 
     assert f"pid {os.getpid()}" in result.output and "holds the apply lock" in result.output
 
 
+def test_enrollment_of_a_student_missing_everywhere_plans_blocked_and_never_fails_the_run(make_workspace) -> None:
+    workspace = make_workspace(blocked=True)
+    plan = workspace.run("plan", "--no-color")
+    blocked = re.findall(r"# (enrollment\.\S+).* is blocked: (student\.\S+) exists in neither Zoho nor Moodle", plan.output)
+    assert len(blocked) == 1, plan.output[-2000:]
+    applied = workspace.run("apply", "--auto-approve", "--no-color")
+    assert applied.exit_code == 0, applied.output
+    assert "0 failed, 1 blocked" in applied.output
+    after = workspace.run("plan", "--no-color", "--detailed-exitcode")
+    assert after.exit_code == 2, "a blocked record is pending work for the drift check"
+    assert _summary(after.output) == "Plan: 0 to create, 0 to update, 0 to delete, 1 blocked."
+
+
 def _a_student_key(workspace: Workspace) -> str:
     """A student present on both sides after apply, read through Moodle's mirror."""
     import sqlite3

@@ -34,13 +34,13 @@ def oas() -> OpenAPI:
 
 @pytest.fixture(scope="session")
 def school() -> DemoSchool:
-    return generate(150, 7)
+    return generate(150, 7, blocked_example=True)
 
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     """A sandbox with the default demo school, installed once and only read by tests."""
-    box = Sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox", students=150, seed=7)
+    box = Sandbox(tmp_path_factory.mktemp("sandbox") / "sandbox", students=150, seed=7, blocked_example=True)
     box.ensure()
     return box
 
@@ -56,7 +56,7 @@ def empty_zoho(tmp_path: Path, oas: OpenAPI) -> Iterator[ZohoCall]:
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     """A fresh, writable sandbox with a small school."""
-    box = Sandbox(tmp_path / "sandbox", students=30, seed=3)
+    box = Sandbox(tmp_path / "sandbox", students=30, seed=3, blocked_example=True)
     box.ensure()
     yield box
     box.destroy()
