@@ -53,6 +53,13 @@ def _headline(change: Change) -> str:
     return text
 
 
+def _drift_counts(plan: Plan) -> str:
+    counts: dict[str, int] = {}
+    for change in plan.drifted:
+        counts[change.address.kind] = counts.get(change.address.kind, 0) + 1
+    return ", ".join(f"{kind} {n}" for kind, n in counts.items())
+
+
 def _environment(colour: bool) -> Environment:
     env = Environment(loader=PackageLoader("reconciler", "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
@@ -63,6 +70,7 @@ def _environment(colour: bool) -> Environment:
         delta=_delta,
         colour=lambda c: _COLOURS[c.action],
         width=lambda c: max((len(d.name) for d in c.deltas), default=0),
+        drift_counts=_drift_counts,
     )
     return env
 
