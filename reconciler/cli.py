@@ -217,6 +217,32 @@ def sandbox_serve(ctx: click.Context) -> None:
     box.serve(s.host, s.zoho_port, s.moodle_port)
 
 
+# ------------------------------------------------------------------------- zoho
+@main.group()
+def zoho() -> None:
+    """Zoho CRM administration."""
+
+
+@zoho.command("watch")
+@click.option("--notify-url", help="Public URL of `mzi serve` (default: [zoho] notify_url).")
+@click.pass_context
+@reports_errors
+def zoho_watch(ctx: click.Context, notify_url: str | None) -> None:
+    """Enable or renew Zoho notification channels for the modules mzi reads."""
+    async def go() -> list[Any]:
+        async with commands.workspace(ctx.find_root().obj["config_path"]) as ws:
+            return await commands.zoho_watch(ws, notify_url)
+
+    actions = _run(go())
+    for a in actions:
+        expiry = a.expiry.isoformat() if a.expiry else "-"
+        click.echo(f"  {a.action:<9} channel {a.channel_id}  {a.module:<20} until {expiry}  {a.error}".rstrip())
+    failed = [a for a in actions if a.action == "failed"]
+    click.echo(f"{len(actions) - len(failed)} channel(s) in place, {len(failed)} failed.")
+    if failed:
+        sys.exit(1)
+
+
 # ------------------------------------------------------------------------ state
 @main.group()
 def state() -> None:

@@ -143,3 +143,21 @@ async def apply(
         ok = all(r.ok or r.status == "blocked" for r in results)
         run_id = ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), results, ok)
     return Outcome(the_plan, results, run_id)
+
+
+async def zoho_watch(ws: Workspace, notify_url: str | None = None) -> list[Any]:
+    """Enable or renew one Zoho notification channel per module mzi reads from Zoho.
+
+    Idempotent like apply: channels that exist, point at ``notify_url`` and live long
+    enough are left alone; ours for modules no longer read are disabled.
+    """
+    from .providers.zoho import reconcile_channels
+
+    zs = ws.config.zoho
+    url = notify_url or zs.notify_url
+    if not url.startswith(("http://", "https://")):
+        raise MziError("mzi zoho watch needs the public URL of `mzi serve`: set [zoho] notify_url or pass --notify-url")
+    modules = sorted({s.zoho_module for s in ws.specs.values() if s.source.system == "zoho"})
+    expiry = datetime.now(timezone.utc) + timedelta(hours=zs.channel_hours)
+    client = ws.providers["zoho"].client  # type: ignore[attr-defined]
+    return await reconcile_channels(client, modules, url, zs.watch_token(), zs.channel_id_base, expiry.replace(microsecond=0))

@@ -50,6 +50,10 @@ class ZohoSettings(HttpSettings):
     client_secret_env: str = "MZI_ZOHO_CLIENT_SECRET"
     refresh_token_env: str = "MZI_ZOHO_REFRESH_TOKEN"
     full_refresh_after_hours: float = Field(24.0, gt=0)
+    notify_url: str = Field("", description="where Zoho's Notifications API calls mzi serve (mzi zoho watch)")
+    watch_token_env: str = "MZI_ZOHO_WATCH_TOKEN"
+    channel_id_base: int = Field(1_000_000, ge=1)
+    channel_hours: float = Field(24.0, gt=0, le=168, description="channel lifetime; renew before it ends")
 
     @property
     def api_domain(self) -> str:
@@ -58,6 +62,12 @@ class ZohoSettings(HttpSettings):
     @property
     def accounts_url(self) -> str:
         return ZOHO_DATA_CENTRES[self.data_centre][1]
+
+    def watch_token(self) -> str:
+        """The token Zoho echoes in every notification, so mzi serve can check it."""
+        if self.backend == "sandbox":
+            return os.environ.get(self.watch_token_env, "").strip() or "mzi-sandbox-watch-token"
+        return _require_env(self.watch_token_env, "zoho")
 
     def secrets(self) -> tuple[str, str, str]:
         """(client id, client secret, refresh token) from the environment."""
