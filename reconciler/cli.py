@@ -84,6 +84,7 @@ def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], o
 
     outcome = _run(go())
     click.echo(render_json(outcome.plan) if as_json else render_text(outcome.plan, colour=_colour(ctx, no_color)), nl=False)
+    _print_usage(outcome)
     if out is not None:
         outcome.plan.save(out)
         click.echo(f"\nSaved the plan to {out}. To carry it out exactly: mzi apply {out}")
@@ -123,10 +124,26 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
     outcome = _run(go())
     if not outcome.plan.applicable():
         click.echo(render_text(outcome.plan, colour=colour), nl=False)
+        _print_usage(outcome)
         return
     _print_results(outcome)
+    _print_usage(outcome)
     if outcome.failed:
         sys.exit(1)
+
+
+def _print_usage(outcome: commands.Outcome) -> None:
+    """API cost on stderr, so stdout stays a clean plan (or JSON) for pipes."""
+    parts = []
+    for system, numbers in outcome.usage.items():
+        text = f"{system} {numbers.get('calls', numbers.get('requests', 0))} calls"
+        if "credits" in numbers:
+            text += f" ({numbers['credits']} credits)"
+        if numbers.get("retries"):
+            text += f", {numbers['retries']} retries"
+        parts.append(text)
+    if parts:
+        click.echo("API usage: " + "; ".join(parts) + ".", err=True)
 
 
 def _print_results(outcome: commands.Outcome) -> None:
@@ -265,7 +282,9 @@ def state_runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         return
     for r in runs:
         status = "ok" if r.ok else f"FAILED: {r.error}"
-        click.echo(f"{r.id:>5}  {r.finished}  {r.command:<6} {r.summary}  {status}")
+        counts = " ".join(f"{v}{k[0]}" for k, v in r.summary.items() if k in ("create", "update", "delete", "blocked"))
+        api = ", ".join(f"{system} {n.get('calls', n.get('requests', 0))}" for system, n in r.summary.get("api", {}).items())
+        click.echo(f"{r.id:>5}  {r.finished}  {r.command:<6} {counts:<18} calls: {api or '-':<20} {status}")
 
 
 @state.command("unlock")

@@ -34,6 +34,7 @@ class Outcome:
     plan: Plan
     results: list[Result] = field(default_factory=list)
     run_id: int | None = None
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Result]:
@@ -103,6 +104,15 @@ async def workspace(config_path: Path | None = None, *, config: Config | None = 
         state.close()
 
 
+def usage(ws: Workspace) -> dict[str, dict[str, int]]:
+    """API usage so far per system (calls, Zoho credits, retries) — recorded with each run."""
+    return {name: p.usage() for name, p in ws.providers.items() if hasattr(p, "usage")}
+
+
+def _summary(the_plan: Plan, ws: Workspace) -> dict[str, Any]:
+    return the_plan.summary.to_dict() | {"api": usage(ws)}
+
+
 def _started() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -110,8 +120,8 @@ def _started() -> str:
 async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = ()) -> Outcome:
     started = _started()
     result = await ws.engine.plan(list(targets) or None, list(kinds) or None)
-    run_id = ws.state.record_run("plan", started, result.targets, result.summary.to_dict(), [], True)
-    return Outcome(result, run_id=run_id)
+    run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], True)
+    return Outcome(result, run_id=run_id, usage=usage(ws))
 
 
 async def apply(
@@ -131,18 +141,18 @@ async def apply(
     with ws.state.lock("apply", "mzi apply"):
         the_plan = saved if saved is not None else await ws.engine.plan(list(targets) or None)
         if not the_plan.applicable():
-            ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), [], True)
-            return Outcome(the_plan)
+            ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], True)
+            return Outcome(the_plan, usage=usage(ws))
         if confirm is not None and not confirm(the_plan):
             raise MziError("apply cancelled; nothing was changed")
         try:
             results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete)
         except MziError as exc:
-            ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), [], False, str(exc))
+            ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], False, str(exc))
             raise
         ok = all(r.ok or r.status == "blocked" for r in results)
-        run_id = ws.state.record_run("apply", started, the_plan.targets, the_plan.summary.to_dict(), results, ok)
-    return Outcome(the_plan, results, run_id)
+        run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), results, ok)
+    return Outcome(the_plan, results, run_id, usage(ws))
 
 
 async def zoho_watch(ws: Workspace, notify_url: str | None = None) -> list[Any]:

@@ -283,6 +283,10 @@ class MoodleProvider:
     async def get_info(self) -> dict[str, Any]:
         return await self.call("local_mzi_get_info")
 
+    def usage(self) -> dict[str, int]:
+        """This run's cost for the run log: web-service requests, including retries."""
+        return {"requests": self.client.stats.requests, "retries": self.client.stats.retries}
+
     async def aclose(self) -> None:
         await self.client.aclose()
 

@@ -110,6 +110,12 @@ class ZohoProvider:
     def stats(self) -> ZohoStats:
         return self.client.stats
 
+    def usage(self) -> dict[str, int]:
+        """This run's cost for the run log: calls Zoho processed, credits, HTTP requests incl. retries."""
+        http = self.client.stats.http
+        return {"calls": self.client.stats.calls, "credits": self.client.stats.credits,
+                "requests": http.requests, "retries": http.retries}
+
     async def aclose(self) -> None:
         await self.client.aclose()
 
