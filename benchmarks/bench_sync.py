@@ -26,38 +26,35 @@ from reconciler.config import Config, SandboxSettings
 from reconciler.sandbox import Sandbox
 
 
-def _api_calls(sandbox_dir: Path) -> dict[str, int]:
-    zoho = sqlite3.connect(sandbox_dir / "zoho.sqlite")
-    moodle = sqlite3.connect(sandbox_dir / "moodle.sqlite")
-    z = zoho.execute("SELECT COUNT(*) FROM api_log").fetchone()[0]
-    m = moodle.execute("SELECT COUNT(*) FROM mdl_mzi_api_log").fetchone()[0]
-    return {"zoho": z, "moodle": m}
+def _api_calls(sandbox: Sandbox) -> dict[str, int]:
+    """Requests each emulator served, from their own API logs."""
+    with sqlite3.connect(sandbox.moodle_db) as moodle:
+        m = moodle.execute("SELECT COUNT(*) FROM mdl_mzi_api_log").fetchone()[0]
+    return {"zoho": sandbox.zoho_store().call_count(), "moodle": m}
 
 
-def _lower_bound(sandbox_dir: Path, modules: list[str]) -> int:
-    zoho = sqlite3.connect(sandbox_dir / "zoho.sqlite")
-    total = 0
-    for module in modules:
-        (n,) = zoho.execute("SELECT COUNT(*) FROM records WHERE module = ?", (module,)).fetchone()
-        total += math.ceil(n / 200)
-    return total
+def _lower_bound(counts: dict[str, int]) -> int:
+    return sum(math.ceil(n / 200) for n in counts.values())
 
 
 async def _measure(config: Config) -> None:
     async with commands.workspace(config=config) as ws:
-        modules = sorted({s.zoho_module for s in ws.specs.values() if s.source.system == "zoho"})
+        assert ws.sandbox is not None
+        sandbox = ws.sandbox
         for step in ("plan", "apply", "plan again"):
-            before = _api_calls(config.sandbox_dir)
+            before = _api_calls(sandbox)
             started = time.perf_counter()
             if step == "apply":
                 outcome = await commands.apply(ws, allow_mass_delete=True)
             else:
                 outcome = await commands.plan(ws)
             seconds = time.perf_counter() - started
-            after = _api_calls(config.sandbox_dir)
+            after = _api_calls(sandbox)
             print(f"  {step:<11} {seconds:7.2f} s  zoho calls {after['zoho'] - before['zoho']:>5}  "
                   f"moodle calls {after['moodle'] - before['moodle']:>5}  {outcome.plan.summary.line}")
-        print(f"  Zoho lower bound Σ⌈N/200⌉ over {', '.join(modules)}: {_lower_bound(config.sandbox_dir, modules)} calls")
+        counts = {kind: len(await ws.providers["zoho"].read(spec)) for kind, spec in ws.specs.items()
+                  if spec.source.system == "zoho"}
+        print(f"  Zoho lower bound Σ⌈N/200⌉ over {counts}: {_lower_bound(counts)} calls per full read")
 
 
 def run(students: int) -> None:
