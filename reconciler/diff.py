@@ -23,12 +23,16 @@ from .specs import Spec
 Known = Mapping[str, set[str]]
 
 
+def _delta(spec: Spec, name: str, old: Any, new: Any) -> FieldDelta:
+    return FieldDelta(name, old, new, name in spec.sensitive_fields, spec.fields[name].type)
+
+
 def _deltas(spec: Spec, desired: Record, actual: Record) -> tuple[FieldDelta, ...]:
     deltas = []
     for name in spec.compared_fields:
         old, new = actual.fields.get(name), desired.fields.get(name)
         if old != new:
-            deltas.append(FieldDelta(name, old, new, name in spec.sensitive_fields))
+            deltas.append(_delta(spec, name, old, new))
     return tuple(deltas)
 
 
@@ -53,7 +57,7 @@ def _create(spec: Spec, desired: Record, known: Known) -> Change:
         return Change(Action.BLOCKED, desired.address, desired.label,
                       reason=f"{names} exists in neither Zoho nor Moodle", blocked_by=missing)
     after = _managed(spec, desired.fields)
-    deltas = tuple(FieldDelta(n, None, v, n in spec.sensitive_fields) for n, v in after.items() if v is not None)
+    deltas = tuple(_delta(spec, n, None, v) for n, v in after.items() if v is not None)
     return Change(Action.CREATE, desired.address, desired.label, after=after, deltas=deltas)
 
 
@@ -92,7 +96,7 @@ def _delete(spec: Spec, actual: Record) -> Change | None:
         if actual.fields.get(policy.field) == policy.value:
             return None
         after = {policy.field: policy.value}
-        delta = FieldDelta(policy.field, actual.fields.get(policy.field), policy.value)
+        delta = _delta(spec, policy.field, actual.fields.get(policy.field), policy.value)
         return Change(Action.DELETE, actual.address, actual.label, after=after, deltas=(delta,),
                       reason=f"gone from the source; soft delete: {policy.field} = {policy.value!r}",
                       actual_fingerprint=actual.fingerprint)

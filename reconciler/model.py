@@ -82,9 +82,10 @@ class FieldDelta:
     old: Any
     new: Any
     sensitive: bool = False
+    type: str = "string"  # the spec's field type: for display only (datetimes read as ISO)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "old": self.old, "new": self.new, "sensitive": self.sensitive}
+        return {"name": self.name, "old": self.old, "new": self.new, "sensitive": self.sensitive, "type": self.type}
 
 
 @dataclass(frozen=True)

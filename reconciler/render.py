@@ -8,6 +8,7 @@ disagree. Sensitive values never reach the template: :func:`shown` replaces them
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -26,12 +27,14 @@ _HEADLINES = {
 }
 
 
-def shown(value: Any, sensitive: bool) -> str:
-    """One value as the plan shows it: masked, quoted, or ``null``."""
+def shown(value: Any, sensitive: bool, field_type: str = "string") -> str:
+    """One value as the plan shows it: masked, quoted, or ``null``; datetimes in ISO UTC."""
     if sensitive and value is not None:
         return SENSITIVE
     if value is None:
         return "null"
+    if field_type == "datetime" and isinstance(value, int):
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, str):
@@ -40,10 +43,10 @@ def shown(value: Any, sensitive: bool) -> str:
 
 
 def _delta(change: Change, delta: FieldDelta) -> str:
-    new = shown(delta.new, delta.sensitive)
+    new = shown(delta.new, delta.sensitive, delta.type)
     if change.action is Action.CREATE:
         return new
-    return f"{shown(delta.old, delta.sensitive)} -> {new}"
+    return f"{shown(delta.old, delta.sensitive, delta.type)} -> {new}"
 
 
 def _headline(change: Change) -> str:

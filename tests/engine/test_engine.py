@@ -153,3 +153,8 @@ def test_targeted_enrollment_checks_its_dependencies_on_both_sides() -> None:
                            {"student": {"S1": row("student")}})
     (change,) = plan_of(engine, targets=[Address("enrollment", "E1")]).changes
     assert change.action is Action.CREATE, change.reason
+
+
+def test_datetimes_show_as_iso_utc_in_the_plan() -> None:
+    engine, _ = engine_for({"student": {"S1": row("student", city="Irbid", zoho_modified_time=1769326200)}}, {})
+    assert "zoho_modified_time = 2026-01-25T07:30:00Z" in render_text(plan_of(engine))
