@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .db import CONTEXT_COURSE, DEFAULT_CATEGORY_ID, ROLES, SITE_COURSE_ID, context_id, plugin_setting
+from .db import CONTEXT_COURSE, DEFAULT_CATEGORY_ID, ROLES, SITE_COURSE_ID, context_id, inserted_id, plugin_setting
 from .external import PARAM_INT, PARAM_RAW, VALUE_DEFAULT, InvalidParameter, Multiple, NoPermissions, Single, Value
 from .registry import MANAGE, CallContext, WsFunction
 
@@ -37,11 +37,11 @@ def _unique_shortname(ctx: CallContext, wanted: str) -> str:
 
 def _create_course(ctx: CallContext, course: dict[str, Any], category: int) -> int:
     shortname = _unique_shortname(ctx, course["shortname"])
-    courseid = int(ctx.conn.execute(
+    courseid = inserted_id(ctx.conn.execute(
         "INSERT INTO mdl_course (category, fullname, shortname, idnumber, startdate, enddate, visible, timecreated, "
         "timemodified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (category, course["fullname"], shortname, course["idnumber"], course["startdate"], course["enddate"],
-         course["visible"], ctx.now, ctx.now)).lastrowid)
+         course["visible"], ctx.now, ctx.now)))
     context_id(ctx.conn, CONTEXT_COURSE, courseid)
     ctx.conn.execute("INSERT INTO mdl_enrol (enrol, courseid, status, roleid) VALUES ('manual', ?, 0, ?)",
                      (courseid, ROLES["student"]))
@@ -99,8 +99,8 @@ def _manual_instance(ctx: CallContext, courseid: int) -> int:
                            (courseid,)).fetchone()
     if row:
         return int(row[0])
-    return int(ctx.conn.execute("INSERT INTO mdl_enrol (enrol, courseid, status, roleid) VALUES ('manual', ?, 0, ?)",
-                                (courseid, ROLES["student"])).lastrowid)
+    return inserted_id(ctx.conn.execute("INSERT INTO mdl_enrol (enrol, courseid, status, roleid) VALUES ('manual', ?, 0, ?)",
+                                        (courseid, ROLES["student"])))
 
 
 def change_enrolment(ctx: CallContext, courseid: int, userid: int, role: str, action: str) -> str:

@@ -17,6 +17,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ...errors import MziError
 from ...schema.xmldb import Schema, ddl, load_schema
 
 SANDBOX_TOKEN = "mzi-sandbox-token"
@@ -143,12 +144,20 @@ def open_db(path: Path, *, schema_path: Path | None = None) -> sqlite3.Connectio
     return conn
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The row id an INSERT just made (sqlite3 types ``lastrowid`` Optional; after an INSERT it is set)."""
+    rowid = cursor.lastrowid
+    if rowid is None:
+        raise MziError("INSERT reported no row id")
+    return int(rowid)
+
+
 def context_id(conn: sqlite3.Connection, level: int, instance: int) -> int:
     """The context row of (level, instance), created on first use like Moodle's."""
     row = conn.execute("SELECT id FROM mdl_context WHERE contextlevel = ? AND instanceid = ?", (level, instance)).fetchone()
     if row:
         return int(row[0])
-    return int(conn.execute("INSERT INTO mdl_context (contextlevel, instanceid) VALUES (?, ?)", (level, instance)).lastrowid)
+    return inserted_id(conn.execute("INSERT INTO mdl_context (contextlevel, instanceid) VALUES (?, ?)", (level, instance)))
 
 
 def seed_core(conn: sqlite3.Connection) -> None:

@@ -14,6 +14,7 @@ as on a developer's Moodle).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Union
 
 from ...errors import MziError
@@ -109,7 +110,7 @@ class Value:
 class Single:
     """``external_single_structure``: named keys."""
 
-    keys: dict[str, "Desc"]
+    keys: Mapping[str, "Desc"]
     desc: str = ""
     required: int = VALUE_REQUIRED
     default: Any = None

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...schema.xmldb import Schema
 from .courses import course_functions
-from .db import CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, plugin_setting
+from .db import CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, inserted_id, plugin_setting
 from .external import (
     PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
 )
@@ -98,11 +98,11 @@ def create_users(ctx: CallContext, args: dict[str, Any]) -> list[dict[str, Any]]
         raise InvalidParameter(f"Email address already exists: {sorted(same) or emails}")
     created = []
     for user in users:
-        userid = int(ctx.conn.execute(
+        userid = inserted_id(ctx.conn.execute(
             "INSERT INTO mdl_user (username, email, firstname, lastname, auth, idnumber, timecreated, timemodified) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (user["username"], user["email"], user["firstname"], user["lastname"], user["auth"], user["idnumber"],
-             ctx.now, ctx.now)).lastrowid)
+             ctx.now, ctx.now)))
         contextid = context_id(ctx.conn, CONTEXT_USER, userid)
         record_event(ctx, "\\core\\event\\user_created", objecttable="user", objectid=userid,
                      relateduserid=userid, contextid=contextid)

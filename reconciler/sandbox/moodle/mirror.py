@@ -386,7 +386,8 @@ def _write_inserts(ctx: CallContext, table: MirrorTable, columns: dict[str, Colu
     stamps = [n for n in ("timecreated", "timemodified") if n in columns]
     required = [c.name for c in data_columns(table) if c.notnull and c.name not in table.key_columns]
     failed: dict[str, str] = {}
-    full = [(k, {n: None for n in required} | v) for k, v in inserts]
+    blanks: dict[str, str | None] = {n: None for n in required}
+    full = [(k, blanks | v) for k, v in inserts]
     for names, group in _grouped(full).items():
         cols = list(table.key_columns) + list(names) + stamps
         sql = f"INSERT INTO mdl_{table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"

@@ -105,7 +105,8 @@ def register_variable(target: PhpArray, raw_name: str, value: str) -> None:
     base, indices = parsed
     if len(indices) >= MAX_INPUT_NESTING_LEVEL:
         return
-    path: list[int | str | None] = [php_key(base)] + [None if i is None else php_key(i) for i in indices]
+    path: list[int | str | None] = [php_key(base)]
+    path += [None if i is None else php_key(i) for i in indices]
     current = target
     for step in path[:-1]:
         key = _next_index(current) if step is None else step

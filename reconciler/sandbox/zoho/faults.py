@@ -67,7 +67,8 @@ class Faults:
     def from_json(cls, text: str) -> "Faults":
         data: dict[str, Any] = json.loads(text)
         known = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "invalid_ids" else v) for k, v in data.items() if k in known})
+        kwargs: dict[str, Any] = {k: (tuple(v) if k == "invalid_ids" else v) for k, v in data.items() if k in known}
+        return cls(**kwargs)
 
 
 NO_FAULTS = Faults()

@@ -55,7 +55,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urldefrag, urljoin
 
 from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from ...errors import MziError
@@ -185,7 +185,7 @@ class OpenAPI:
         self.documents = documents
         #: cross-file references that point outside the folder (checked as "anything")
         self.unresolved = frozenset(unresolved)
-        resources = [(f"{OAS_BASE}{name}", Resource(contents=doc, specification=DRAFT202012))
+        resources = [(f"{OAS_BASE}{name}", DRAFT202012.create_resource(doc))
                      for name, doc in documents.items()]
         self._registry: Registry = Registry().with_resources(resources)
         self._checker = _format_checker()

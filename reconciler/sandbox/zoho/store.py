@@ -202,7 +202,8 @@ class ZohoStore:
         return json.loads(row[0]) if row else None
 
     def _where(self, module: str, ids: Sequence[str] | None, since: float | None) -> tuple[str, list[Any]]:
-        clauses, params = ["module = ?"], [module]
+        clauses: list[str] = ["module = ?"]
+        params: list[Any] = [module]
         if ids is not None:
             clauses.append(f"id IN ({','.join('?' * len(ids))})")
             params.extend(ids)
@@ -258,7 +259,8 @@ class ZohoStore:
     def deleted(self, module: str, *, kind: str = "all", since: float | None = None,
                 offset: int = 0, limit: int = 200) -> tuple[list[dict[str, Any]], int]:
         """A page of the deleted list (newest first, as Zoho lists it) and the total."""
-        clauses, params = ["module = ?"], [module]
+        clauses: list[str] = ["module = ?"]
+        params: list[Any] = [module]
         if kind != "all":
             clauses.append("type = ?")
             params.append(kind)
