@@ -7,8 +7,8 @@ specs, state store, and the two providers (sandbox or live), opened once per com
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -117,9 +117,26 @@ def _started() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = ()) -> Outcome:
+@contextmanager
+def _watermarks_kept_only_if(ws: Workspace, keep: list[bool]) -> Iterator[None]:
+    """Reads move the Zoho watermarks; keep the move only when ``keep[0]`` ends True.
+
+    A plan, or an apply that failed anywhere, must not consume the window of changes an
+    incremental run (``--changed-only``) starts from.
+    """
+    snapshot = ws.state.watermarks()
+    try:
+        yield
+    finally:
+        if not keep[0]:
+            ws.state.restore_watermarks(snapshot)
+
+
+async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = (),
+               *, changed_only: bool = False) -> Outcome:
     started = _started()
-    result = await ws.engine.plan(list(targets) or None, list(kinds) or None)
+    with _watermarks_kept_only_if(ws, [False]):
+        result = await ws.engine.plan(list(targets) or None, list(kinds) or None, changed_only=changed_only)
     run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], True)
     return Outcome(result, run_id=run_id, usage=usage(ws))
 
@@ -131,6 +148,7 @@ async def apply(
     *,
     allow_mass_delete: bool = False,
     confirm: Any = None,
+    changed_only: bool = False,
 ) -> Outcome:
     """Plan (or take a saved plan), confirm, and apply under the apply lock.
 
@@ -138,9 +156,12 @@ async def apply(
     cancels (the interactive prompt lives in the CLI, not here).
     """
     started = _started()
-    with ws.state.lock("apply", "mzi apply"):
-        the_plan = saved if saved is not None else await ws.engine.plan(list(targets) or None)
+    succeeded = [False]
+    with ws.state.lock("apply", "mzi apply"), _watermarks_kept_only_if(ws, succeeded):
+        the_plan = saved if saved is not None else await ws.engine.plan(list(targets) or None,
+                                                                       changed_only=changed_only)
         if not the_plan.applicable():
+            succeeded[0] = not the_plan.changes
             ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], True)
             return Outcome(the_plan, usage=usage(ws))
         if confirm is not None and not confirm(the_plan):
@@ -151,6 +172,7 @@ async def apply(
             ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], False, str(exc))
             raise
         ok = all(r.ok or r.status == "blocked" for r in results)
+        succeeded[0] = all(r.ok for r in results)
         run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), results, ok)
     return Outcome(the_plan, results, run_id, usage(ws))
 

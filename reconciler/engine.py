@@ -66,6 +66,22 @@ class Engine:
         desired, actual = await asyncio.gather(self._source(spec).read(spec, keys), self._target(spec).read(spec, keys))
         return Snapshot(desired, actual)
 
+    async def _read_changes(self, spec: Spec) -> tuple[set[str] | None, Snapshot]:
+        """Only what the source changed since its watermark (``None`` scope: read in full).
+
+        Falls back to a full read when the source cannot read changes or a full refresh is
+        due (``[zoho] full_refresh_after_hours``): Moodle-side drift is only seen by full reads.
+        """
+        source = self._source(spec)
+        read_changes = getattr(source, "read_changes", None)
+        due = getattr(source, "full_refresh_due", lambda _spec: True)
+        if read_changes is None or due(spec):
+            return None, await self._read_kind(spec, None)
+        changed, deleted = await read_changes(spec)
+        keys = set(changed) | set(deleted)
+        actual = await self._target(spec).read(spec, keys) if keys else {}
+        return keys, Snapshot({k: r for k, r in changed.items()}, actual)
+
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
         kinds = sorted(scope)
         snapshots = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
@@ -119,10 +135,20 @@ class Engine:
                     "apply refuses this unless --allow-mass-delete"]
         return []
 
-    async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None) -> Plan:
+    async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
+                   *, changed_only: bool = False) -> Plan:
+        """Read, diff, order. ``changed_only``: per kind, only the records the source changed
+        since the last successful apply (plus its deleted ones), unless a full refresh is due."""
         scope = self._scope(targets, kinds)
-        snapshots = await self._read(scope)
-        known = await self._known(snapshots, full=not targets)
+        if changed_only and not targets:
+            kinds_in_scope = sorted(scope)
+            pairs = await asyncio.gather(*(self._read_changes(self.specs[k]) for k in kinds_in_scope))
+            scope = {k: keys for k, (keys, _) in zip(kinds_in_scope, pairs)}
+            snapshots = {k: snap for k, (_, snap) in zip(kinds_in_scope, pairs)}
+        else:
+            snapshots = await self._read(scope)
+        full = all(v is None for v in scope.values())
+        known = await self._known(snapshots, full=full)
         by_kind: dict[str, list[Change]] = {}
         warnings: list[str] = []
         for kind, snap in snapshots.items():

@@ -167,6 +167,16 @@ class StateStore:
         row = self._db.execute("SELECT at FROM watermarks WHERE kind = ?", (kind,)).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
+    def watermarks(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT kind, at FROM watermarks").fetchall())
+
+    def restore_watermarks(self, snapshot: dict[str, str]) -> None:
+        """Put the watermarks back as they were: reads of a plan, or of a failed apply,
+        must not move the point incremental reads start from."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM watermarks")
+            db.executemany("INSERT INTO watermarks(kind, at) VALUES (?, ?)", sorted(snapshot.items()))
+
     def set_watermark(self, kind: str, when: datetime) -> None:
         self._db.execute("INSERT INTO watermarks(kind, at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET at = excluded.at",
                          (kind, when.isoformat()))

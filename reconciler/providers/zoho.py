@@ -114,7 +114,7 @@ class ZohoProvider:
         """This run's cost for the run log: calls Zoho processed, credits, HTTP requests incl. retries."""
         http = self.client.stats.http
         return {"calls": self.client.stats.calls, "credits": self.client.stats.credits,
-                "requests": http.requests, "retries": http.retries}
+                "records": self.client.stats.records_read, "requests": http.requests, "retries": http.retries}
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -1,0 +1,77 @@
+"""`--changed-only`: read what Zoho changed since the last successful apply, reconcile that.
+
+The watermark moves only when an apply succeeds, so a plan (or a failed apply) never
+consumes the window of changes; a full refresh happens when none is recorded or it is
+older than ``[zoho] full_refresh_after_hours``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler import commands
+from reconciler.config import Config, SandboxSettings
+from reconciler.sandbox import Sandbox
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    config = Config(state_dir=tmp_path / "state", sandbox=SandboxSettings(students=30, seed=5))
+    asyncio.run(_apply(config))  # a first, full, successful apply sets the watermarks
+    return config
+
+
+async def _apply(config: Config, **kwargs: Any) -> commands.Outcome:
+    async with commands.workspace(config=config) as ws:
+        return await commands.apply(ws, allow_mass_delete=True, **kwargs)
+
+
+async def _plan(config: Config, **kwargs: Any) -> commands.Outcome:
+    async with commands.workspace(config=config) as ws:
+        return await commands.plan(ws, **kwargs)
+
+
+def _a_student(config: Config) -> str:
+    with sqlite3.connect(config.sandbox_dir / "moodle.sqlite") as db:
+        return str(db.execute("SELECT zoho_student_id FROM mdl_local_mzi_students WHERE status = 'Active' "
+                              "ORDER BY zoho_student_id LIMIT 1").fetchone()[0])
+
+
+def test_changed_only_plan_sees_exactly_the_zoho_edit_reading_few_records(config: Config) -> None:
+    key = _a_student(config)
+    Sandbox.from_config(config).edit(f"student.{key}", {"City": "Jerash"})
+    full = asyncio.run(_plan(config))
+    changed = asyncio.run(_plan(config, changed_only=True))
+    assert [str(c.address) for c in changed.plan.changes] == [f"student.{key}"]
+    assert [str(c.address) for c in full.plan.changes] == [f"student.{key}"]
+    assert changed.usage["zoho"]["records"] <= 2 < full.usage["zoho"]["records"], (changed.usage, full.usage)
+
+
+def test_a_plan_does_not_consume_the_window_of_changes(config: Config) -> None:
+    key = _a_student(config)
+    Sandbox.from_config(config).edit(f"student.{key}", {"City": "Madaba"})
+    first = asyncio.run(_plan(config, changed_only=True))
+    second = asyncio.run(_plan(config, changed_only=True))
+    assert first.plan.summary.line == second.plan.summary.line == "Plan: 0 to create, 1 to update, 0 to delete, 0 blocked."
+    applied = asyncio.run(_apply(config, changed_only=True))
+    assert [r.ok for r in applied.results] == [True]
+    assert asyncio.run(_plan(config, changed_only=True)).plan.summary.line == "No changes."
+
+
+def test_a_record_deleted_in_zoho_is_soft_deleted_by_a_changed_only_apply(config: Config) -> None:
+    key = _a_student(config)
+    Sandbox.from_config(config).delete(f"student.{key}")
+    outcome = asyncio.run(_apply(config, changed_only=True))
+    assert [(r.action.verb, str(r.address), r.ok) for r in outcome.results] == [("delete", f"student.{key}", True)]
+
+
+def test_without_a_watermark_changed_only_falls_back_to_a_full_refresh(tmp_path: Path) -> None:
+    fresh = Config(state_dir=tmp_path / "fresh", sandbox=SandboxSettings(students=30, seed=5))
+    full = asyncio.run(_plan(fresh))
+    changed = asyncio.run(_plan(fresh, changed_only=True))
+    assert changed.plan.summary == full.plan.summary and full.plan.summary.create > 0
