@@ -168,6 +168,33 @@ def show(ctx: click.Context, planfile: Path, as_json: bool, no_color: bool) -> N
     click.echo(render_json(saved) if as_json else render_text(saved, colour=_colour(ctx, no_color)), nl=False)
 
 
+@main.command()
+@no_color_option
+@click.pass_context
+@reports_errors
+def doctor(ctx: click.Context, no_color: bool) -> None:
+    """Read-only preflight: credentials, Zoho fields, Moodle plugin and limits. Exit 1 on a failure."""
+    from .doctor import Check, run_checks
+
+    async def go() -> list[Check]:
+        async with commands.workspace(ctx.obj["config_path"]) as ws:
+            return await run_checks(ws)
+
+    checks = _run(go())
+    colour = _colour(ctx, no_color)
+    styles = {"ok": "green", "FAIL": "red", "warn": "yellow"}
+    for check in checks:
+        label = "ok" if check.ok else "FAIL" if check.severity == "error" else "warn"
+        tag = click.style(f"{label:<6}", fg=styles[label]) if colour else f"{label:<6}"
+        click.echo(f"  {tag}{check.name} — {check.detail}")
+    failed = sum(1 for c in checks if c.blocking)
+    warned = sum(1 for c in checks if not c.ok and not c.blocking)
+    click.echo(f"\n{len(checks) - failed - warned} ok, {failed} failed, {warned} warnings."
+               + (" Fix the failures before `mzi apply`." if failed else " Ready for `mzi plan`."))
+    if failed:
+        sys.exit(1)
+
+
 # ---------------------------------------------------------------------- sandbox
 @main.group()
 def sandbox() -> None:

@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
 from .faults import Faults
+from .fields_api import FIELD_TYPES, field_metadata, known_module
 from .metadata import ModuleMeta, load_metadata
 from .store import SYSTEM_USER, ZohoStore, parse_time, zoho_time
 from .writes import MAX_RECORDS_PER_CALL, RecordWriter
@@ -358,6 +359,25 @@ class ZohoServer:
         info = {"per_page": per_page, "count": len(rows), "page": number, "more_records": more}
         return JSONResponse({"data": rows, "info": info})
 
+    async def fields(self, request: Request) -> Response:
+        """``GET /crm/v8/settings/fields?module=…``: the module's field metadata (see ``fields_api``).
+
+        Errors as Zoho's fields API words them: no ``module`` → ``REQUIRED_PARAM_MISSING``,
+        an unknown one → ``INVALID_MODULE`` naming the parameter.
+        """
+        name = request.query_params.get("module", "")
+        if not name:
+            raise ZohoHttpError(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                                {"param_name": "module"})
+        if not known_module(name):
+            raise ZohoHttpError(400, "INVALID_MODULE", "the module name given seems to be invalid",
+                                {"api_name": "module"})
+        kind = request.query_params.get("type", "all")
+        if kind not in FIELD_TYPES:
+            raise ZohoHttpError(400, "INVALID_DATA", "invalid data", {"api_name": "type", "json_path": "$.type"})
+        fields = field_metadata(name, kind)
+        return JSONResponse({"fields": fields}) if fields else _no_content(204)
+
     # -------------------------------------------------------------- writes
 
     async def _body_rows(self, request: Request) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -609,6 +629,7 @@ def create_app(db_path: Path, *, faults: Faults | None = None) -> Starlette:
         Route("/crm/v8/actions/watch", api(server.watch_update), methods=["PUT"]),
         Route("/crm/v8/actions/watch", api(server.watch_disable), methods=["PATCH"]),
         Route("/crm/v8/actions/watch", api(server.watch_delete), methods=["DELETE"]),
+        Route("/crm/v8/settings/fields", api(server.fields), methods=["GET"]),
         Route("/crm/v8/{module}/deleted", api(server.deleted_records), methods=["GET"]),
         Route("/crm/v8/{module}/upsert", api(server.upsert_records), methods=["POST"]),
         Route("/crm/v8/{module}/{record_id}", api(server.get_record), methods=["GET"]),
