@@ -80,7 +80,7 @@ class Backend:
 
 class EmulatorBackend(Backend):
     name = "emulator"
-    has_fields_metadata = False
+    has_fields_metadata = True
 
     def __init__(self, tmp: Path) -> None:
         from reconciler.sandbox.zoho import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REFRESH_TOKEN, create_app
