@@ -64,6 +64,10 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 target_option = click.option("--target", "targets", multiple=True, metavar="ADDR",
                              help="Limit to one address (KIND.KEY); repeatable.")
 no_color_option = click.option("--no-color", is_flag=True, help="Plain output without ANSI colours.")
+changed_only_option = click.option(
+    "--changed-only", is_flag=True,
+    help="Read only what Zoho changed since the last successful apply (If-Modified-Since and deleted records); "
+         "a full refresh still happens every [zoho] full_refresh_after_hours. Moodle-side drift needs a full plan.")
 
 
 @main.command()
@@ -72,15 +76,16 @@ no_color_option = click.option("--no-color", is_flag=True, help="Plain output wi
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Save the plan for `mzi apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when in sync, 2 when there are changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (sensitive values masked).")
+@changed_only_option
 @no_color_option
 @click.pass_context
 @reports_errors
 def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], out: Path | None,
-         detailed_exitcode: bool, as_json: bool, no_color: bool) -> None:
+         detailed_exitcode: bool, as_json: bool, changed_only: bool, no_color: bool) -> None:
     """Read both systems and show what apply would change."""
     async def go() -> commands.Outcome:
         async with commands.workspace(ctx.obj["config_path"]) as ws:
-            return await commands.plan(ws, _addresses(targets), kinds)
+            return await commands.plan(ws, _addresses(targets), kinds, changed_only=changed_only)
 
     outcome = _run(go())
     click.echo(render_json(outcome.plan) if as_json else render_text(outcome.plan, colour=_colour(ctx, no_color)), nl=False)
@@ -97,14 +102,15 @@ def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], o
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
 @click.option("--allow-mass-delete", is_flag=True, help="Allow deleting more than the [safety] limit of a kind.")
+@changed_only_option
 @no_color_option
 @click.pass_context
 @reports_errors
 def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], auto_approve: bool,
-          allow_mass_delete: bool, no_color: bool) -> None:
+          allow_mass_delete: bool, changed_only: bool, no_color: bool) -> None:
     """Carry out a plan (a saved PLANFILE, or a fresh one). A second apply writes nothing."""
-    if planfile is not None and targets:
-        raise MziError("a saved plan already fixes its targets; drop --target or plan again")
+    if planfile is not None and (targets or changed_only):
+        raise MziError("a saved plan already fixes what it changes; drop --target/--changed-only or plan again")
     saved = Plan.load(planfile) if planfile is not None else None
     colour = _colour(ctx, no_color)
 
@@ -119,7 +125,7 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
     async def go() -> commands.Outcome:
         async with commands.workspace(ctx.obj["config_path"]) as ws:
             return await commands.apply(ws, saved, _addresses(targets), allow_mass_delete=allow_mass_delete,
-                                        confirm=confirm)
+                                        confirm=confirm, changed_only=changed_only)
 
     outcome = _run(go())
     if not outcome.plan.applicable():

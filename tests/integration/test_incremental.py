@@ -75,3 +75,15 @@ def test_without_a_watermark_changed_only_falls_back_to_a_full_refresh(tmp_path:
     full = asyncio.run(_plan(fresh))
     changed = asyncio.run(_plan(fresh, changed_only=True))
     assert changed.plan.summary == full.plan.summary and full.plan.summary.create > 0
+
+
+def test_cli_changed_only_apply_reconciles_a_zoho_edit(make_workspace) -> None:
+    workspace = make_workspace()
+    assert workspace.run("apply", "--auto-approve").exit_code == 0
+    config = Config(state_dir=workspace.root / "state", sandbox=SandboxSettings(students=40, seed=11))
+    key = _a_student(config)
+    assert workspace.run("sandbox", "edit", f"student.{key}", "City=Salt").exit_code == 0
+    applied = workspace.run("apply", "--changed-only", "--auto-approve", "--no-color")
+    assert applied.exit_code == 0 and "1 succeeded" in applied.output, applied.output
+    after = workspace.run("plan", "--changed-only", "--no-color", "--detailed-exitcode")
+    assert after.exit_code == 0, after.output
