@@ -528,3 +528,14 @@ def test_record_request_results_marks_a_request_sent_and_reports_unknown_ids(moo
     assert [r["status"] for r in first] == ["updated", "error"] or [r["status"] for r in first] == ["unchanged", "error"], first
     assert first[1]["errorcode"] == "notfound", first
     assert moodle.ok("local_mzi_record_request_results", results=[item])["results"][0]["status"] == "unchanged"
+
+
+def test_record_request_results_keeps_a_failed_send_and_its_reason_readable(moodle: MoodleClient) -> None:
+    requests = mirror("local_mzi_requests")
+    key, key_text = make_key(requests, moodle)
+    requestid = upsert(moodle, requests, [record(requests, key)])[0]["id"]
+    failed = {"requestid": requestid, "zoho_request_id": "", "status": "failed", "message": "MANDATORY_NOT_FOUND: Reason"}
+    assert moodle.ok("local_mzi_record_request_results", results=[failed])["results"][0]["status"] == "updated"
+    rows = moodle.ok("local_mzi_get_requests", keys=[key_text])["records"]
+    (row,) = [r for r in rows if r["id"] == requestid]
+    assert (row["sync_status"], row["sync_message"]) == ("failed", "MANDATORY_NOT_FOUND: Reason"), row

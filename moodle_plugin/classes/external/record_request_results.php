@@ -32,8 +32,8 @@ use local_mzi\local\record_exception;
 /**
  * local_mzi_record_request_results: mzi reports what happened to requests submitted in Moodle.
  *
- * "sent" writes the Zoho request id into local_mzi_requests; when the table has sync status /
- * message columns (sync_status, sync_message) they are written too.
+ * "sent" writes the Zoho request id into local_mzi_requests; sync_status and sync_message
+ * record the outcome, so a failed send stays visible to staff with its reason.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -69,11 +69,10 @@ class record_request_results extends external_api {
         $context = \context_system::instance();
         self::validate_context($context);
         require_capability('local/mzi:manage', $context);
-        $columns = $DB->get_columns('local_mzi_requests');
         $out = [];
         foreach ($params['results'] as $item) {
             $key = (string)$item['requestid'];
-            $out[] = batch::run(function() use ($DB, $item, $key, $columns) {
+            $out[] = batch::run(function() use ($DB, $item, $key) {
                 if ($item['status'] !== 'sent' && $item['status'] !== 'failed') {
                     throw new record_exception('invalidvalue', 'status must be sent or failed');
                 }
@@ -85,12 +84,8 @@ class record_request_results extends external_api {
                 if ($item['status'] === 'sent' && $item['zoho_request_id'] !== '') {
                     $wanted['zoho_request_id'] = $item['zoho_request_id'];
                 }
-                if (isset($columns['sync_status'])) {
-                    $wanted['sync_status'] = $item['status'];
-                }
-                if (isset($columns['sync_message'])) {
-                    $wanted['sync_message'] = $item['message'];
-                }
+                $wanted['sync_status'] = $item['status'];
+                $wanted['sync_message'] = $item['message'];
                 $changed = [];
                 foreach ($wanted as $name => $value) {
                     if ((string)($row->$name ?? '') !== (string)$value) {

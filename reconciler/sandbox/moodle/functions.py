@@ -205,15 +205,9 @@ def push_sync_status(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"results": results}
 
 
-#: columns of local_mzi_requests the result may be recorded in, first one present wins
-_REQUEST_STATUS_COLUMNS = ("sync_status", "zoho_sync_status", "syncstatus")
-_REQUEST_MESSAGE_COLUMNS = ("sync_message", "zoho_sync_message", "sync_error", "syncmessage")
-
-
 def record_request_results(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    columns = _columns(ctx, "local_mzi_requests")
-    status_col = next((c for c in _REQUEST_STATUS_COLUMNS if c in columns), None)
-    message_col = next((c for c in _REQUEST_MESSAGE_COLUMNS if c in columns), None)
+    """Write back what happened to requests made in Moodle: the Zoho id once sent, the
+    failure message otherwise (``sync_status``/``sync_message`` of local_mzi_requests)."""
     results = []
     for item in args["results"]:
         key = str(item["requestid"])
@@ -227,14 +221,11 @@ def record_request_results(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
         wanted: dict[str, Any] = {}
         if item["status"] == "sent" and item["zoho_request_id"]:
             wanted["zoho_request_id"] = item["zoho_request_id"]
-        if status_col:
-            wanted[status_col] = item["status"]
-        if message_col:
-            wanted[message_col] = item["message"]
+        wanted["sync_status"] = item["status"]
+        wanted["sync_message"] = item["message"]
         changed = {n: v for n, v in wanted.items() if str(row[n] if row[n] is not None else "") != str(v)}
         if changed:
-            if "timemodified" in columns:
-                changed["timemodified"] = ctx.now
+            changed["timemodified"] = ctx.now
             ctx.conn.execute(f"UPDATE mdl_local_mzi_requests SET {', '.join(f'{n} = ?' for n in changed)} WHERE id = ?",
                              [*changed.values(), item["requestid"]])
         results.append({"key": key, "status": "updated" if changed else "unchanged", "errorcode": "", "message": ""})
