@@ -113,7 +113,7 @@ class Change:
             "action": self.action.verb,
             "address": str(self.address),
             "label": self.label,
-            "after": self.after,
+            "after": dict(self.after) if self.after is not None else None,
             "deltas": [d.to_dict() for d in self.deltas],
             "reason": self.reason,
             "blocked_by": [str(a) for a in self.blocked_by],

@@ -7,6 +7,7 @@ disagree. Sensitive values never reach the template: :func:`shown` replaces them
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -83,8 +84,11 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
 
 
 def render_json(plan: Plan) -> str:
-    """Machine-readable plan; sensitive values are masked here too."""
-    data = plan.to_dict()
+    """Machine-readable plan; sensitive values are masked here too.
+
+    Masks a deep copy: the plan itself still carries the real values it must write.
+    """
+    data = copy.deepcopy(plan.to_dict())
     for change in data["changes"]:
         for delta in change["deltas"]:
             if delta["sensitive"]:

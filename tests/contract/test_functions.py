@@ -395,7 +395,9 @@ def test_create_users_triggers_a_user_created_event_in_the_outbox(moodle: Moodle
     event = mine[0]
     assert event["relateduserid"] == userid and event["status"] in ("pending", "delivered", "failed"), event
     assert re.fullmatch(r"[0-9a-f]{64}", event["signature"] or ""), f"signature is not HMAC-SHA256 hex: {event['signature']!r}"
-    assert moodle.ok("local_mzi_get_events", afterid=afterid, status="dead", limit=1000)["events"] == [] or True
+    dead = moodle.ok("local_mzi_get_events", afterid=afterid, status="dead", limit=1000)["events"]
+    assert all(e["status"] == "dead" for e in dead), f"status filter 'dead' returned {[e['status'] for e in dead]}"
+    assert event["id"] not in [e["id"] for e in dead], "a fresh event must not be dead"
     retried = moodle.ok("local_mzi_retry_events", ids=[event["id"], 2_000_000_000])["results"]
     assert [r["status"] for r in retried] == ["unchanged", "error"] and retried[1]["errorcode"] == "notfound", retried
 

@@ -158,3 +158,13 @@ def test_targeted_enrollment_checks_its_dependencies_on_both_sides() -> None:
 def test_datetimes_show_as_iso_utc_in_the_plan() -> None:
     engine, _ = engine_for({"student": {"S1": row("student", city="Irbid", zoho_modified_time=1769326200)}}, {})
     assert "zoho_modified_time = 2026-01-25T07:30:00Z" in render_text(plan_of(engine))
+
+
+def test_json_rendering_masks_a_copy_so_a_saved_plan_keeps_the_real_values(tmp_path) -> None:
+    engine, target = engine_for({"student": {"S1": row("student", national_id="9981234567")}}, {})
+    plan = plan_of(engine)
+    assert "9981234567" not in render_json(plan)
+    path = tmp_path / "plan.json"
+    plan.save(path)
+    asyncio.run(engine.apply(Plan.load(path), saved=True))
+    assert target.data["student"]["S1"]["national_id"] == "9981234567"
