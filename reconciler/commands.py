@@ -121,8 +121,9 @@ def _started() -> str:
 def _watermarks_kept_only_if(ws: Workspace, keep: list[bool]) -> Iterator[None]:
     """Reads move the Zoho watermarks; keep the move only when ``keep[0]`` ends True.
 
-    A plan, or an apply that failed anywhere, must not consume the window of changes an
-    incremental run (``--changed-only``) starts from.
+    An apply that failed anywhere must not consume the window of changes an incremental
+    run (``--changed-only``) starts from. Only applies move watermarks, under the apply
+    lock, so no other command can interleave with this snapshot and restore.
     """
     snapshot = ws.state.watermarks()
     try:
@@ -132,10 +133,37 @@ def _watermarks_kept_only_if(ws: Workspace, keep: list[bool]) -> Iterator[None]:
             ws.state.restore_watermarks(snapshot)
 
 
+class _FrozenWatermarks:
+    """Watermarks a plan may read but never move: plans run without the apply lock, so a
+    plan that wrote (or restored) watermarks could undo what a concurrent apply did."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def get_watermark(self, kind: str) -> datetime | None:
+        when: datetime | None = self._store.get_watermark(kind)
+        return when
+
+    def set_watermark(self, kind: str, when: datetime) -> None:
+        return None
+
+
+@contextmanager
+def _read_only_watermarks(ws: Workspace) -> Iterator[None]:
+    saved = [(p, getattr(p, "watermarks")) for p in ws.providers.values() if getattr(p, "watermarks", None) is not None]
+    for provider, store in saved:
+        provider.watermarks = _FrozenWatermarks(store)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for provider, store in saved:
+            provider.watermarks = store  # type: ignore[attr-defined]
+
+
 async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = (),
                *, changed_only: bool = False) -> Outcome:
     started = _started()
-    with _watermarks_kept_only_if(ws, [False]):
+    with _read_only_watermarks(ws):
         result = await ws.engine.plan(list(targets) or None, list(kinds) or None, changed_only=changed_only)
     run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], True)
     return Outcome(result, run_id=run_id, usage=usage(ws))
@@ -172,7 +200,7 @@ async def apply(
             ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], False, str(exc))
             raise
         ok = all(r.ok or r.status == "blocked" for r in results)
-        succeeded[0] = all(r.ok for r in results)
+        succeeded[0] = ok  # a blocked record waits for its parent, not for a re-read of everything
         run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), results, ok)
     return Outcome(the_plan, results, run_id, usage(ws))
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .diff import Known, diff_kind
-from .errors import MziError, PlanError, StalePlan, TerminalError
+from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
 from .providers.base import Provider
@@ -96,22 +96,42 @@ class Engine:
                     wanted.setdefault(dep.kind, set()).add(str(value))
         return wanted
 
-    async def _known(self, snapshots: dict[str, Snapshot], full: bool) -> Known:
-        """Keys that exist on either side, per kind — what a dependency may point at."""
+    async def _known(self, scope: dict[str, set[str] | None], snapshots: dict[str, Snapshot]) -> Known:
+        """Keys that exist on either side, per kind — what a dependency may point at.
+
+        In a scoped run (``--target``, ``--changed-only``) dependencies outside the scope
+        are read on both sides; a parent that exists only in the source is pulled into
+        the scope, so it is created before its child instead of the child landing in
+        Moodle alone. Repeats for grandparents.
+        """
         known = {k: set(s.desired) | set(s.actual) for k, s in snapshots.items()}
-        if full:
-            return known
-        missing: dict[str, set[str]] = {}
-        for kind, snap in snapshots.items():
-            for dep_kind, keys in self._dependency_keys(kind, snap).items():
-                unseen = keys - known.get(dep_kind, set())
-                if unseen:
-                    missing.setdefault(dep_kind, set()).update(unseen)
-        if missing:
+        for _ in range(len(self.specs)):
+            missing: dict[str, set[str]] = {}
+            for kind, snap in snapshots.items():
+                for dep_kind, keys in self._dependency_keys(kind, snap).items():
+                    if scope.get(dep_kind, set()) is None:
+                        continue  # read in full already
+                    unseen = keys - known.get(dep_kind, set())
+                    if unseen:
+                        missing.setdefault(dep_kind, set()).update(unseen)
+            if not missing:
+                break
             extra = await self._read({k: v for k, v in missing.items()})
             for kind, snap in extra.items():
                 known.setdefault(kind, set()).update(set(snap.desired) | set(snap.actual))
+                to_create = {k: r for k, r in snap.desired.items() if k not in snap.actual}
+                if to_create:
+                    here = snapshots.setdefault(kind, Snapshot({}, {}))
+                    here.desired.update(to_create)
+                    scope[kind] = (scope.get(kind) or set()) | set(to_create)
         return known
+
+    def _live(self, spec: Spec, actual: Mapping[str, Record]) -> int:
+        """Target records not already soft-deleted: the base the mass-delete limit is taken of."""
+        policy = spec.delete
+        if policy.policy != "soft":
+            return len(actual)
+        return sum(1 for r in actual.values() if r.fields.get(policy.field or "") != policy.value)
 
     # ---------------------------------------------------------------- planning
     def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None) -> dict[str, set[str] | None]:
@@ -127,11 +147,21 @@ class Engine:
             raise MziError(f"unknown kind(s): {', '.join(unknown)}; known: {', '.join(sorted(self.specs))}")
         return {k: None for k in chosen}
 
-    def _mass_delete_warnings(self, kind: str, changes: list[Change], actual_count: int) -> list[str]:
+    async def _mass_delete_warnings(self, spec: Spec, changes: list[Change], snap: Snapshot, full: bool) -> list[str]:
+        """Warn (and so make apply refuse) when a kind would lose too many live records.
+
+        Explicit ``--target`` runs name their addresses and are not guarded; every other
+        run is, ``--changed-only`` included — there the live count needs a full read of the
+        target, made only when the deletes exceed the floor.
+        """
         deletes = sum(1 for c in changes if c.action is Action.DELETE)
-        allowed = self.safety.allowed_deletes(actual_count)
+        if deletes <= self.safety.max_delete_floor:
+            return []
+        actual = snap.actual if full else await self._target(spec).read(spec)
+        live = self._live(spec, actual)
+        allowed = self.safety.allowed_deletes(live)
         if deletes > allowed:
-            return [f"{kind}: {deletes} of {actual_count} records would be deleted (limit {allowed}); "
+            return [f"{spec.kind}: {deletes} of {live} live records would be deleted (limit {allowed}); "
                     "apply refuses this unless --allow-mass-delete"]
         return []
 
@@ -147,15 +177,15 @@ class Engine:
             snapshots = {k: snap for k, (_, snap) in zip(kinds_in_scope, pairs)}
         else:
             snapshots = await self._read(scope)
-        full = all(v is None for v in scope.values())
-        known = await self._known(snapshots, full=full)
+        known = await self._known(scope, snapshots)
         by_kind: dict[str, list[Change]] = {}
         warnings: list[str] = []
         for kind, snap in snapshots.items():
-            changes = diff_kind(self.specs[kind], snap.desired, snap.actual, known, scope[kind])
+            spec = self.specs[kind]
+            changes = diff_kind(spec, snap.desired, snap.actual, known, scope[kind])
             by_kind[kind] = changes
-            if scope[kind] is None:
-                warnings += self._mass_delete_warnings(kind, changes, len(snap.actual))
+            if not targets:
+                warnings += await self._mass_delete_warnings(spec, changes, snap, scope[kind] is None)
         return Plan(
             changes=order_changes(self.specs, by_kind),
             specs_hash=specs_hash(self.specs),
@@ -198,9 +228,12 @@ class Engine:
                 return Address(dep.kind, str(value))
         return None
 
-    async def _apply_group(self, kind: str, changes: list[Change], failed: set[Address]) -> list[Result]:
+    async def _apply_group(self, kind: str, changes: list[Change], failed: set[Address]) -> tuple[list[Result], str]:
+        """Apply one kind's changes; returns results and, when the backend became
+        unavailable (retries exhausted), why — the caller then stops and skips the rest."""
         results: list[Result] = []
         ready: list[Change] = []
+        unavailable = ""
         for change in changes:
             parent = self._failed_parent(change, failed)
             if parent is not None:
@@ -213,8 +246,11 @@ class Engine:
                 results += await self._target(spec).apply(spec, ready)
             except TerminalError as exc:
                 results += [Result(c.address, c.action, False, "error", str(exc)) for c in ready]
+            except TransientError as exc:
+                unavailable = str(exc)
+                results += [Result(c.address, c.action, False, "error", unavailable) for c in ready]
         failed.update(r.address for r in results if not r.ok)
-        return results
+        return results, unavailable
 
     async def apply(self, plan: Plan, *, saved: bool = False, allow_mass_delete: bool = False) -> list[Result]:
         """Carry out the plan; a saved plan is first checked for staleness per record."""
@@ -231,8 +267,13 @@ class Engine:
                 groups.append((kind, [change]))
         failed: set[Address] = set()
         results: list[Result] = []
+        unavailable = ""
         for kind, changes in groups:
-            results += await self._apply_group(kind, changes, failed)
+            if unavailable:
+                results += [Result(c.address, c.action, False, "skipped", f"not attempted: {unavailable}") for c in changes]
+                continue
+            group_results, unavailable = await self._apply_group(kind, changes, failed)
+            results += group_results
         results += [Result(c.address, c.action, False, "blocked", c.reason) for c in plan.changes if c.action is Action.BLOCKED]
         return results
 

@@ -147,12 +147,36 @@ def test_targeted_plan_only_touches_named_addresses() -> None:
     assert [str(c.address) for c in plan.changes] == ["student.S2"]
 
 
-def test_targeted_enrollment_checks_its_dependencies_on_both_sides() -> None:
+def test_targeted_enrollment_pulls_in_a_parent_that_exists_only_in_zoho() -> None:
     engine, _ = engine_for({"class": {"C1": row("class")},
                             "enrollment": {"E1": row("enrollment", zoho_student_id="S1", zoho_class_id="C1")}},
                            {"student": {"S1": row("student")}})
-    (change,) = plan_of(engine, targets=[Address("enrollment", "E1")]).changes
-    assert change.action is Action.CREATE, change.reason
+    plan = plan_of(engine, targets=[Address("enrollment", "E1")])
+    assert [(c.action, str(c.address)) for c in plan.changes] == [(Action.CREATE, "class.C1"), (Action.CREATE, "enrollment.E1")]
+
+
+def test_mass_delete_limit_counts_only_live_records() -> None:
+    gone = {f"D{i}": row("student", status="Deleted") for i in range(80)}
+    live = {f"S{i}": row("student", status="Active") for i in range(20)}
+    engine, _ = engine_for({}, {"student": gone | live}, Safety(max_delete_fraction=0.2, max_delete_floor=5))
+    (warning,) = plan_of(engine).warnings
+    assert "20 of 20 live records" in warning
+
+
+def test_transient_failure_stops_the_apply_and_reports_every_change() -> None:
+    from reconciler.errors import TransientError
+
+    engine, target = engine_for({"student": {"S1": row("student")}, "class": {"C1": row("class")},
+                                 "enrollment": {"E1": row("enrollment", zoho_student_id="S1", zoho_class_id="C1")}}, {})
+
+    async def unavailable(spec, changes):
+        raise TransientError("Moodle kept failing with HTTP 503")
+
+    target.apply = unavailable  # type: ignore[method-assign]
+    results = asyncio.run(engine.apply(plan_of(engine)))
+    assert sorted((str(r.address), r.status) for r in results) == [
+        ("class.C1", "error"), ("enrollment.E1", "skipped"), ("student.S1", "skipped")], results
+    assert all("503" in r.error for r in results)
 
 
 def test_datetimes_show_as_iso_utc_in_the_plan() -> None:

@@ -27,8 +27,9 @@ def config(tmp_path: Path) -> Config:
 
 
 async def _apply(config: Config, **kwargs: Any) -> commands.Outcome:
+    kwargs.setdefault("allow_mass_delete", True)
     async with commands.workspace(config=config) as ws:
-        return await commands.apply(ws, allow_mass_delete=True, **kwargs)
+        return await commands.apply(ws, **kwargs)
 
 
 async def _plan(config: Config, **kwargs: Any) -> commands.Outcome:
@@ -87,3 +88,24 @@ def test_cli_changed_only_apply_reconciles_a_zoho_edit(make_workspace) -> None:
     assert applied.exit_code == 0 and "1 succeeded" in applied.output, applied.output
     after = workspace.run("plan", "--changed-only", "--no-color", "--detailed-exitcode")
     assert after.exit_code == 0, after.output
+
+
+def test_changed_only_apply_is_held_to_the_mass_delete_guard(config: Config) -> None:
+    from reconciler.errors import PlanError
+
+    sandbox = Sandbox.from_config(config)
+    with sqlite3.connect(config.sandbox_dir / "moodle.sqlite") as db:
+        keys = [str(k) for (k,) in db.execute("SELECT zoho_student_id FROM mdl_local_mzi_students "
+                                               "WHERE status = 'Active' ORDER BY zoho_student_id LIMIT 15")]
+    for key in keys:
+        sandbox.delete(f"student.{key}")
+    with pytest.raises(PlanError, match="mass delete"):
+        asyncio.run(_apply(config.model_copy(), changed_only=True, allow_mass_delete=False))
+
+
+def test_a_blocked_record_does_not_force_every_changed_only_run_into_a_full_read(tmp_path: Path) -> None:
+    blocked = Config(state_dir=tmp_path / "b", sandbox=SandboxSettings(students=30, seed=5, blocked_example=True))
+    first = asyncio.run(_apply(blocked))
+    assert [r.status for r in first.results if not r.ok] == ["blocked"]
+    again = asyncio.run(_plan(blocked, changed_only=True))
+    assert again.usage["zoho"]["records"] <= 2, again.usage
