@@ -194,12 +194,17 @@ class MoodleProvider:
 
     async def _batched(self, wsfunction: str, name: str, items: Sequence[Any], *, with_count: bool = False,
                        result_key: str = "results") -> list[Any]:
-        """Send ``items`` as ``name`` in batches (concurrently); results in input order."""
+        """Send ``items`` as ``name`` in batches (concurrently); results in input order.
+
+        Each batch's answer is aligned to that batch (a short answer is padded with
+        ``None``), so one short batch can never shift results onto other records.
+        """
         async def one(batch: list[Any]) -> list[Any]:
             params: dict[str, Any] = {"count": len(batch)} if with_count else {}
             params[name] = batch
             answer = await self.call(wsfunction, params)
-            return list(answer.get(result_key, [])) if isinstance(answer, dict) else list(answer or [])
+            got = list(answer.get(result_key, [])) if isinstance(answer, dict) else list(answer or [])
+            return got[:len(batch)] + [None] * (len(batch) - len(got))
 
         batches = pack(items, self.budget)
         answers = await asyncio.gather(*(one(b) for b in batches))
@@ -303,15 +308,16 @@ def _raise_envelope(wsfunction: str, body: dict[str, Any]) -> None:
     raise MoodleError(*args)
 
 
-def _results(changes: Sequence[Change], answers: list[dict[str, Any]]) -> list[Result]:
+def _results(changes: Sequence[Change], answers: list[dict[str, Any] | None]) -> list[Result]:
     """Moodle's per-record results → Results, in order; a missing answer is a failure."""
     results = []
     for index, change in enumerate(changes):
-        if index >= len(answers):
+        if index >= len(answers) or answers[index] is None:
             results.append(Result(change.address, change.action, False, "error",
                                   "Moodle returned no result for this record"))
             continue
         answer = answers[index]
+        assert answer is not None
         status = str(answer.get("status", ""))
         if status == "error":
             error = f"{answer.get('errorcode', '')}: {answer.get('message', '')}".strip(": ")

@@ -307,3 +307,31 @@ def test_names_php_cannot_carry_are_refused_by_the_encoder() -> None:
     for bad in ({"a[b]": 1}, {"a.b": 1}, {"": 1}, {"ok": {"x]": 1}}):
         with pytest.raises(ValueError):
             encode_php_params(bad)
+
+
+def test_a_short_answer_in_one_batch_never_shifts_results_onto_other_batches(make_provider) -> None:
+    """A batch whose answer comes back short fails only its own missing records."""
+    provider, recorder = make_provider(max_input_vars=40)
+    original = recorder.handle_async_request
+
+    first_key = "5847596000000900000"
+
+    async def drop_last_result_of_first_batch(request: httpx.Request) -> httpx.Response:
+        sent = dict(parse_qsl((await request.aread()).decode(), keep_blank_values=True))
+        response = await original(request)
+        body = json.loads(await response.aread())
+        if sent.get("records[0][zoho_student_id]") == first_key:
+            body["results"] = body["results"][:-1]
+        return httpx.Response(200, json=body)
+
+    recorder.handle_async_request = drop_last_result_of_first_batch  # type: ignore[method-assign]
+    changes = [Change(Action.CREATE, Address("student", f"58475960000009{i:05d}"), after={"city": f"City {i}"})
+               for i in range(30)]
+    results = run(provider.apply(SPEC, changes))
+    failed = [r for r in results if not r.ok]
+    assert len(recorder.forms) > 1, "the test needs several batches"
+    assert len(failed) == 1 and failed[0].error == "Moodle returned no result for this record", failed
+    batch_sizes = [sum(1 for k, _ in form if k.endswith("[zoho_student_id]")) for form in recorder.forms]
+    first = next(i for i, form in enumerate(recorder.forms) if dict(form).get("records[0][zoho_student_id]") == first_key)
+    first_batch_last = changes[batch_sizes[first] - 1].address
+    assert failed[0].address == first_batch_last, (failed[0].address, first_batch_last)
