@@ -324,7 +324,7 @@ def state_runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_context
 @reports_errors
 def state_unlock(ctx: click.Context) -> None:
-    """Remove a stale apply lock left by a process that died on another host."""
+    """Clear the record of who holds the apply lock (the lock itself dies with its holder)."""
     from .state import StateStore
 
     store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)

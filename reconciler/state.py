@@ -5,13 +5,14 @@ read fresh every run (level-triggered). What it keeps is operational: what ran, 
 did per address, who holds the apply lock, and how far incremental reads have got.
 
 Each run is written in one transaction when it finishes, so a run that dies (an
-unreachable backend, Ctrl-C) leaves nothing half-written. The lock is a row taken with
-``BEGIN IMMEDIATE``; a lock left by a process that no longer exists on this host is taken
-over, so a crash never wedges the next apply.
+unreachable backend, Ctrl-C) leaves nothing half-written. The apply lock is an ``flock``
+the kernel drops when its holder dies, so a crash never wedges the next apply; a row
+records who holds it, for the message a second apply prints.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import LockHeld, StateError
 from .model import Result
@@ -64,16 +65,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass(frozen=True)
 class Run:
     id: int
@@ -113,24 +104,39 @@ class StateStore:
     # ------------------------------------------------------------------ lock
     @contextmanager
     def lock(self, name: str = "apply", holder: str = "mzi apply") -> Iterator[None]:
-        """Hold the named lock for the duration; a second holder fails fast, naming the first."""
-        me = (socket.gethostname(), os.getpid())
-        with self._transaction() as db:
-            row = db.execute("SELECT holder, host, pid, acquired FROM locks WHERE name = ?", (name,)).fetchone()
-            if row is not None:
-                other_holder, host, pid, acquired = row
-                if host != me[0] or _pid_alive(pid):
-                    raise LockHeld(
-                        f"another {other_holder} (pid {pid} on {host}, since {acquired}) holds the {name} lock; "
-                        f"wait for it to finish. If it is gone for good, remove the lock with `mzi state unlock`."
-                    )
-                db.execute("DELETE FROM locks WHERE name = ?", (name,))
-            db.execute("INSERT INTO locks(name, holder, host, pid, acquired) VALUES (?, ?, ?, ?, ?)",
-                       (name, holder, me[0], me[1], _now()))
+        """Hold the named lock for the duration; a second holder fails fast, naming the first.
+
+        The lock itself is an ``flock`` on ``<state>/<name>.lock``: the kernel releases it
+        when the holder dies however it dies (SIGKILL, OOM, a container torn down), so a
+        crash never wedges the next apply. The row in ``locks`` only says who holds it.
+        """
+        handle = self._lock_file(name)
         try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise LockHeld(self._held_message(name)) from None
+        me = (socket.gethostname(), os.getpid())
+        try:
+            with self._transaction() as db:
+                db.execute("INSERT OR REPLACE INTO locks(name, holder, host, pid, acquired) VALUES (?, ?, ?, ?, ?)",
+                           (name, holder, me[0], me[1], _now()))
             yield
         finally:
             self._db.execute("DELETE FROM locks WHERE name = ? AND host = ? AND pid = ?", (name, *me))
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def _lock_file(self, name: str) -> IO[bytes]:
+        try:
+            return open(self.path.parent / f"{name}.lock", "ab")  # kept open for as long as the lock is held
+        except OSError as exc:
+            raise StateError(f"cannot open the lock file in {self.path.parent}: {exc.strerror}") from exc
+
+    def _held_message(self, name: str) -> str:
+        row = self._db.execute("SELECT holder, host, pid, acquired FROM locks WHERE name = ?", (name,)).fetchone()
+        who = f"another {row[0]} (pid {row[2]} on {row[1]}, since {row[3]})" if row else "another mzi process"
+        return f"{who} holds the {name} lock; wait for it to finish (the lock is released when that process ends)."
 
     def force_unlock(self, name: str = "apply") -> bool:
         return self._db.execute("DELETE FROM locks WHERE name = ?", (name,)).rowcount > 0

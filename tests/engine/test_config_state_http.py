@@ -58,14 +58,23 @@ def test_second_apply_lock_fails_fast_naming_the_holder(tmp_path: Path) -> None:
         pass
 
 
-def test_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.sqlite")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    import socket
-    store._db.execute("INSERT INTO locks VALUES ('apply', 'mzi apply', ?, ?, 'then')",
-                      (socket.gethostname(), int(dead.stdout)))
-    with store.lock():
-        pass
+def test_lock_held_by_a_killed_process_is_released_by_the_kernel(tmp_path: Path) -> None:
+    code = ("import sys, time; from pathlib import Path; from reconciler.state import StateStore\n"
+            "s = StateStore(Path(sys.argv[1]))\n"
+            "with s.lock():\n    print('held', flush=True); time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.sqlite")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        store = StateStore(tmp_path / "s.sqlite")
+        with pytest.raises(LockHeld, match=f"pid {child.pid}"):
+            with store.lock():
+                pass
+        child.kill()  # SIGKILL: no finally runs in the child
+        child.wait(timeout=10)
+        with store.lock():  # the kernel released the flock; the stale row is replaced
+            pass
+    finally:
+        child.kill()
 
 
 def test_run_log_records_results_atomically(tmp_path: Path) -> None:
