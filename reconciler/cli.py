@@ -328,4 +328,4 @@ def state_unlock(ctx: click.Context) -> None:
     from .state import StateStore
 
     store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)
-    click.echo("Apply lock removed." if store.force_unlock() else "No apply lock was held.")
+    click.echo("Lock record cleared." if store.force_unlock() else "No lock record was left.")
