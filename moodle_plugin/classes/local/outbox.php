@@ -173,6 +173,11 @@ class outbox {
             $trace->output('local_mzi: no mzi URL configured; outbox not delivered');
             return $counts;
         }
+        if ((string)get_config('local_mzi', 'outboxsecret') === '') {
+            // An HMAC with an empty key proves nothing: anyone could forge these events.
+            $trace->output('local_mzi: no shared secret configured (outboxsecret); outbox not delivered');
+            return $counts;
+        }
         $started = time();
         [$insql, $params] = $DB->get_in_or_equal(['pending', 'failed'], SQL_PARAMS_NAMED, 'st');
         $rows = $DB->get_records_select(self::TABLE, "status {$insql} AND nextattempt <= :now",
@@ -181,9 +186,13 @@ class outbox {
             if (time() - $started > $timebudget) {
                 break;
             }
+            // Signed at delivery with the current secret, so events queued before the
+            // secret was set or rotated still verify.
+            $row->signature = self::sign($row->payload);
             $error = self::post($url, $row);
             $now = time();
-            $update = (object)['id' => $row->id, 'attempts' => $row->attempts + 1, 'timemodified' => $now];
+            $update = (object)['id' => $row->id, 'attempts' => $row->attempts + 1, 'timemodified' => $now,
+                'signature' => $row->signature];
             if ($error === null) {
                 $update->status = 'delivered';
                 $update->lasterror = null;
