@@ -329,3 +329,7 @@ def state_unlock(ctx: click.Context) -> None:
 
     store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)
     click.echo("Lock record cleared." if store.force_unlock() else "No lock record was left.")
+
+
+if __name__ == "__main__":  # `python -m reconciler.cli`, used by tests that need a subprocess
+    main()
