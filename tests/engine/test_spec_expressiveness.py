@@ -20,19 +20,19 @@ def test_decimals_from_text_and_subform_json_compare_canonically() -> None:
         "id": "R1", "Name": "REG-1", "Program": {"id": "P1", "name": "Level 3 Business"},
         "Program_Price": "3,500.00", "Remaining_Amount": "1250.5",
         "Payment_Schedule": [
-            {"id": "row1", "Installment_No": 1, "Due_Date": "2026-10-01", "Amount": 1250.5, "Status": "Paid"},
-            {"id": "row2", "Installment_No": 2, "Due_Date": "2027-01-01", "Amount": 1250.5, "Status": "-None-"},
+            {"id": "row1", "Installment_Number": 1, "Due_Date": "2026-10-01", "Amount": 1250.5, "Status": "Paid"},
+            {"id": "row2", "Installment_Number": 2, "Due_Date": "2027-01-01", "Amount": 1250.5, "Status": "-None-"},
         ],
     }
     zoho = record_from_zoho(spec, raw)
     assert zoho.fields["total_fees"] == "3500" and zoho.fields["remaining_amount"] == "1250.5"
-    assert zoho.fields["schedule"][1] == {"Amount": 1250.5, "Due_Date": "2027-01-01", "Installment_No": 2}
+    assert zoho.fields["schedule"][1] == {"Amount": 1250.5, "Due_Date": "2027-01-01", "Installment_Number": 2}
     moodle = record_from_moodle(spec, {
         "zoho_registration_id": "R1", "registration_number": "REG-1", "zoho_program_id": "P1",
         "program_name": "Level 3 Business", "total_fees": "3500.00", "remaining_amount": "1250.50",
         "registration_status": None,
-        "schedule": '[{"Status":"Paid","Installment_No":1,"Due_Date":"2026-10-01","Amount":1250.5},'
-                    '{"Installment_No":2,"Due_Date":"2027-01-01","Amount":1250.5}]',
+        "schedule": '[{"Status":"Paid","Installment_Number":1,"Due_Date":"2026-10-01","Amount":1250.5},'
+                    '{"Installment_Number":2,"Due_Date":"2027-01-01","Amount":1250.5}]',
     })
     assert moodle.fields == zoho.fields, "no false drift between Zoho's and Moodle's spelling"
 
