@@ -21,7 +21,7 @@ from .errors import MziError, PlanError, StalePlan, TerminalError, TransientErro
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
 from .providers.base import Provider
-from .specs import Spec, order_kinds
+from .specs import Spec
 
 
 @dataclass(frozen=True)
@@ -201,16 +201,13 @@ class Engine:
         scope: dict[str, set[str]] = {}
         for change in plan.applicable():
             scope.setdefault(change.address.kind, set()).add(change.address.key)
-        current = await asyncio.gather(*(self._target(self.specs[k]).read(self.specs[k], keys) for k, keys in scope.items()))
+        reads = await asyncio.gather(*(self._target(self.specs[k]).read(self.specs[k], keys) for k, keys in scope.items()))
+        current = dict(zip(scope, reads))
         stale = []
-        for (kind, _), actual in zip(scope.items(), current):
-            for change in plan.applicable():
-                if change.address.kind != kind:
-                    continue
-                record = actual.get(change.address.key)
-                now = record.fingerprint if record is not None else None
-                if now != change.actual_fingerprint:
-                    stale.append(str(change.address))
+        for change in plan.applicable():
+            record = current[change.address.kind].get(change.address.key)
+            if (record.fingerprint if record is not None else None) != change.actual_fingerprint:
+                stale.append(str(change.address))
         if stale:
             shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
             raise StalePlan(f"the plan is stale: {len(stale)} record(s) changed in Moodle since it was made ({shown}); "
@@ -276,12 +273,3 @@ class Engine:
             results += group_results
         results += [Result(c.address, c.action, False, "blocked", c.reason) for c in plan.changes if c.action is Action.BLOCKED]
         return results
-
-    async def reconcile(self, targets: Sequence[Address]) -> tuple[Plan, list[Result]]:
-        """Plan and apply a few addresses — the webhook path, identical to `apply --target`."""
-        plan = await self.plan(targets)
-        return plan, await self.apply(plan)
-
-
-def kinds_in_order(specs: Mapping[str, Spec]) -> list[str]:
-    return order_kinds(dict(specs))
