@@ -93,15 +93,26 @@ def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], o
     if out is not None:
         outcome.plan.save(out)
         click.echo(f"\nSaved the plan to {out}. To carry it out exactly: mzi apply {out}")
+    _exit_if_unreadable(outcome)
     if detailed_exitcode and outcome.plan.summary.has_changes:
         sys.exit(EXIT_CHANGES)
+
+
+def _exit_if_unreadable(outcome: commands.Outcome) -> None:
+    """Records that could not be read fail the run (exit 1) after the rest is planned."""
+    bad = outcome.plan.unreadable
+    if bad:
+        click.secho(f"Error: {len(bad)} record(s) cannot be read and were left as they are "
+                    f"(the lines starting with ! above say why).", fg="red", err=True)
+        sys.exit(1)
 
 
 @main.command()
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Skip the interactive confirmation.")
-@click.option("--allow-mass-delete", is_flag=True, help="Allow deleting more than the [safety] limit of a kind.")
+@click.option("--allow-mass-change", "--allow-mass-delete", "allow_mass_delete", is_flag=True,
+              help="Allow deleting, or emptying one field of, more than the [safety] limit of a kind's records.")
 @changed_only_option
 @no_color_option
 @click.pass_context
@@ -131,6 +142,7 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
     if not outcome.plan.applicable():
         click.echo(render_text(outcome.plan, colour=colour), nl=False)
         _print_usage(outcome)
+        _exit_if_unreadable(outcome)
         return
     _print_results(outcome)
     _print_usage(outcome)

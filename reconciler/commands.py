@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
 from .engine import Engine, Safety
-from .errors import MziError
-from .model import Address, Result
-from .plan import Plan
+from .errors import MziError, PlanError
+from .model import Action, Address, Result
+from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
 from .specs import Spec, load_specs
 from .state import StateStore
@@ -104,6 +104,40 @@ async def workspace(config_path: Path | None = None, *, config: Config | None = 
         state.close()
 
 
+async def endpoints(ws: Workspace) -> Endpoints:
+    """Which Zoho and which Moodle this workspace talks to: a plan is bound to them.
+
+    The sandbox is named by its directory, so a plan made against one demo school never
+    applies to another, and never to a live site.
+    """
+    import hashlib
+
+    zs, ms = ws.config.zoho, ws.config.moodle
+    sandbox = str(ws.sandbox.directory.resolve()) if ws.sandbox is not None else ""
+    if zs.backend == "sandbox":
+        zoho = {"backend": "sandbox", "api": sandbox}
+    else:
+        client_id = zs.secrets()[0]
+        zoho = {"backend": "live", "api": zs.api_domain,
+                "client": hashlib.sha256(client_id.encode()).hexdigest()[:12]}
+    moodle_provider: Any = ws.providers["moodle"]
+    site = await moodle_provider.site_identity() if hasattr(moodle_provider, "site_identity") else ""
+    moodle = {"backend": ms.backend, "url": sandbox if ms.backend == "sandbox" else ms.url.rstrip("/"), "site": site}
+    return {"zoho": zoho, "moodle": moodle}
+
+
+async def _bound(ws: Workspace, the_plan: Plan) -> Plan:
+    the_plan.endpoints = await endpoints(ws)
+    return the_plan
+
+
+async def check_binding(ws: Workspace, saved: Plan) -> None:
+    """Refuse a saved plan made against other systems than this configuration's."""
+    why = binding_mismatch(saved.endpoints, await endpoints(ws))
+    if why is not None:
+        raise PlanError(why)
+
+
 def usage(ws: Workspace) -> dict[str, dict[str, int]]:
     """API usage so far per system (calls, Zoho credits, retries) — recorded with each run."""
     return {name: p.usage() for name, p in ws.providers.items() if hasattr(p, "usage")}
@@ -164,9 +198,20 @@ async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[s
                *, changed_only: bool = False) -> Outcome:
     started = _started()
     with _read_only_watermarks(ws):
-        result = await ws.engine.plan(list(targets) or None, list(kinds) or None, changed_only=changed_only)
-    run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], True)
+        result = await _bound(ws, await ws.engine.plan(list(targets) or None, list(kinds) or None,
+                                                       changed_only=changed_only))
+    error = _unreadable_error(result)
+    run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], not error, error)
     return Outcome(result, run_id=run_id, usage=usage(ws))
+
+
+def _unreadable_error(the_plan: Plan) -> str:
+    """The run-log line for records that could not be read (they make the run fail)."""
+    bad = the_plan.unreadable
+    if not bad:
+        return ""
+    shown = ", ".join(str(c.address) for c in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    return f"{len(bad)} record(s) cannot be read: {shown}"
 
 
 async def apply(
@@ -186,12 +231,19 @@ async def apply(
     started = _started()
     succeeded = [False]
     with ws.state.lock("apply", "mzi apply"), _watermarks_kept_only_if(ws, succeeded):
-        the_plan = saved if saved is not None else await ws.engine.plan(list(targets) or None,
-                                                                       changed_only=changed_only)
+        if saved is not None:
+            await check_binding(ws, saved)
+            the_plan = saved
+        else:
+            the_plan = await _bound(ws, await ws.engine.plan(list(targets) or None, changed_only=changed_only))
         if not the_plan.applicable():
-            succeeded[0] = not the_plan.changes
-            ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], True)
-            return Outcome(the_plan, usage=usage(ws))
+            # blocked records wait for their parents (a later run, or the next full read);
+            # only unreadable ones make the run fail and keep the watermark for a re-read
+            error = _unreadable_error(the_plan)
+            succeeded[0] = not error
+            ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws),
+                                _blocked_results(the_plan), not error, error)
+            return Outcome(the_plan, _blocked_results(the_plan), usage=usage(ws))
         if confirm is not None and not confirm(the_plan):
             raise MziError("apply cancelled; nothing was changed")
         try:
@@ -201,8 +253,15 @@ async def apply(
             raise
         ok = all(r.ok or r.status == "blocked" for r in results)
         succeeded[0] = ok  # a blocked record waits for its parent, not for a re-read of everything
-        run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), results, ok)
+        run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), results, ok,
+                                     "" if ok else _unreadable_error(the_plan))
     return Outcome(the_plan, results, run_id, usage(ws))
+
+
+def _blocked_results(the_plan: Plan) -> list[Result]:
+    """Blocked changes as run-log results: an unreadable record is an error, not a wait."""
+    return [Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
+            for c in the_plan.changes if c.action is Action.BLOCKED]
 
 
 async def zoho_watch(ws: Workspace, notify_url: str | None = None) -> list[Any]:

@@ -9,6 +9,10 @@ with arbitrary states. The rules:
 - in actual, not in desired → ``delete`` per the spec's delete policy; a soft delete that
   is already in place is no change
 - a target-owned field is never compared or written: no ping-pong between systems.
+- a record that could not be read on either side is ``blocked`` (unreadable): its values
+  are unknown, and unknown is never planned as null.
+- a dependency counts as present only when it is in the source or live in the target: a
+  parent soft-deleted in Moodle and gone from Zoho blocks its children.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Action, Address, Change, FieldDelta, Record
+from .model import Action, Address, Change, FieldDelta, Record, fingerprint
 from .specs import Spec
 
-#: keys of each kind known to exist on either side, for dependency checks
+#: keys of each kind known to exist (in the source, or live in the target), for dependency checks
 Known = Mapping[str, set[str]]
+
+#: keys the target still has but only as soft-deleted rows: named apart in blocked reasons
+_NO_RETIRED: Mapping[str, set[str]] = {}
 
 
 def _delta(spec: Spec, name: str, old: Any, new: Any) -> FieldDelta:
@@ -36,8 +43,19 @@ def _deltas(spec: Spec, desired: Record, actual: Record) -> tuple[FieldDelta, ..
     return tuple(deltas)
 
 
+def compared_fingerprint(spec: Spec, record: Record | None) -> str | None:
+    """Fingerprint over the fields a plan compares: what a saved plan checks for staleness.
+
+    Target-owned and ``compare = false`` fields are left out, or every saved plan would go
+    stale the moment Moodle writes ``moodle_user_id`` or Zoho bumps a modified time.
+    """
+    if record is None:
+        return None
+    return fingerprint({name: record.fields.get(name) for name in spec.compared_fields})
+
+
 def missing_dependencies(spec: Spec, record: Record, known: Known) -> tuple[Address, ...]:
-    """Dependencies of ``record`` that exist on neither side (a null reference is no dependency)."""
+    """Dependencies of ``record`` that do not exist live (a null reference is no dependency)."""
     missing = []
     for dep in spec.depends_on:
         value = record.fields.get(dep.field)
@@ -46,45 +64,86 @@ def missing_dependencies(spec: Spec, record: Record, known: Known) -> tuple[Addr
     return tuple(missing)
 
 
+def _blocked_reason(missing: tuple[Address, ...], retired: Mapping[str, set[str]]) -> str:
+    gone = [a for a in missing if a.key in retired.get(a.kind, set())]
+    absent = [a for a in missing if a not in gone]
+    parts = []
+    if absent:
+        parts.append(f"{', '.join(map(str, absent))} exists in neither Zoho nor Moodle")
+    if gone:
+        parts.append(f"{', '.join(map(str, gone))} is gone from Zoho and soft-deleted in Moodle")
+    return "; ".join(parts)
+
+
+def _unreadable(spec: Spec, desired: Record | None, actual: Record | None) -> Change | None:
+    """A blocked change for a record either side could not read, else ``None``."""
+    problems = []
+    if desired is not None and desired.error:
+        problems.append(f"in {spec.source.system.capitalize()}: {desired.error}")
+    if actual is not None and actual.error:
+        problems.append(f"in {spec.target.system.capitalize()}: {actual.error}")
+    if not problems:
+        return None
+    record = desired if desired is not None else actual
+    assert record is not None
+    label = next((r.label for r in (desired, actual) if r is not None and not r.error), record.address.key)
+    return Change(Action.BLOCKED, record.address, label, reason="cannot be read " + "; ".join(problems),
+                  unreadable=True)
+
+
 def _managed(spec: Spec, fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields.get(name) for name in spec.managed_fields}
 
 
-def _create(spec: Spec, desired: Record, known: Known) -> Change:
+def _create(spec: Spec, desired: Record, known: Known, retired: Mapping[str, set[str]]) -> Change:
     missing = missing_dependencies(spec, desired, known)
     if missing:
-        names = ", ".join(str(a) for a in missing)
         return Change(Action.BLOCKED, desired.address, desired.label,
-                      reason=f"{names} exists in neither Zoho nor Moodle", blocked_by=missing)
+                      reason=_blocked_reason(missing, retired), blocked_by=missing)
     after = _managed(spec, desired.fields)
     deltas = tuple(_delta(spec, n, None, v) for n, v in after.items() if v is not None)
-    return Change(Action.CREATE, desired.address, desired.label, after=after, deltas=deltas)
+    return Change(Action.CREATE, desired.address, desired.label, after=after, deltas=deltas,
+                  desired_fingerprint=compared_fingerprint(spec, desired))
 
 
-def _is_drift(spec: Spec, desired: Record, actual: Record) -> bool:
-    """The source has not changed since the target last matched it: the target moved."""
+def _is_drift(spec: Spec, desired: Record, actual: Record, deltas: tuple[FieldDelta, ...]) -> bool:
+    """The source has not changed since the target last matched it: the target moved.
+
+    A difference only in ``lookup_name`` fields is not drift: those hold another record's
+    name, which changes in Zoho (a class renamed) without touching this record's stamp.
+    """
     marker = spec.drift_marker
     if marker is None:
         return False
     stamp = desired.fields.get(marker)
-    return stamp is not None and stamp == actual.fields.get(marker)
+    if stamp is None or stamp != actual.fields.get(marker):
+        return False
+    return any(spec.fields[d.name].type != "lookup_name" for d in deltas)
 
 
-def _update(spec: Spec, desired: Record, actual: Record, known: Known) -> Change | None:
+def _update_reason(spec: Spec, drift: bool, deltas: tuple[FieldDelta, ...]) -> str:
+    if drift:
+        return "changed in Moodle since the last sync (drift)"
+    if spec.drift_marker is not None and all(spec.fields[d.name].type == "lookup_name" for d in deltas):
+        return "a record it refers to was renamed in the source"
+    return "changed in the source"
+
+
+def _update(spec: Spec, desired: Record, actual: Record, known: Known, retired: Mapping[str, set[str]]) -> Change | None:
     deltas = _deltas(spec, desired, actual)
     if not deltas:
         return None
+    mine, theirs = compared_fingerprint(spec, desired), compared_fingerprint(spec, actual)
     missing = missing_dependencies(spec, desired, known)
     if missing:
-        names = ", ".join(str(a) for a in missing)
-        return Change(Action.BLOCKED, desired.address, desired.label, reason=f"{names} exists in neither Zoho nor Moodle",
-                      blocked_by=missing, actual_fingerprint=actual.fingerprint)
+        return Change(Action.BLOCKED, desired.address, desired.label, reason=_blocked_reason(missing, retired),
+                      blocked_by=missing, desired_fingerprint=mine, actual_fingerprint=theirs)
     riders = [n for n in spec.managed_fields if not spec.fields[n].compare]
     after = {d.name: d.new for d in deltas} | {n: desired.fields.get(n) for n in riders}
-    drift = _is_drift(spec, desired, actual)
-    reason = "changed in Moodle since the last sync (drift)" if drift else "changed in the source"
+    drift = _is_drift(spec, desired, actual, deltas)
     return Change(Action.UPDATE, desired.address, desired.label, after=after, deltas=deltas,
-                  reason=reason, actual_fingerprint=actual.fingerprint, drift=drift)
+                  reason=_update_reason(spec, drift, deltas), drift=drift,
+                  desired_fingerprint=mine, actual_fingerprint=theirs)
 
 
 def _delete(spec: Spec, actual: Record) -> Change | None:
@@ -99,9 +158,15 @@ def _delete(spec: Spec, actual: Record) -> Change | None:
         delta = _delta(spec, policy.field, actual.fields.get(policy.field), policy.value)
         return Change(Action.DELETE, actual.address, actual.label, after=after, deltas=(delta,),
                       reason=f"gone from the source; soft delete: {policy.field} = {policy.value!r}",
-                      actual_fingerprint=actual.fingerprint)
+                      actual_fingerprint=compared_fingerprint(spec, actual))
     return Change(Action.DELETE, actual.address, actual.label, reason="gone from the source; row removed",
-                  actual_fingerprint=actual.fingerprint)
+                  actual_fingerprint=compared_fingerprint(spec, actual))
+
+
+def is_retired(spec: Spec, record: Record) -> bool:
+    """A target row already soft-deleted: it stays for the dashboard, but is no live parent."""
+    policy = spec.delete
+    return policy.policy == "soft" and policy.field is not None and record.fields.get(policy.field) == policy.value
 
 
 def diff_kind(
@@ -110,17 +175,21 @@ def diff_kind(
     actual: Mapping[str, Record],
     known: Known,
     keys: set[str] | None = None,
+    retired: Mapping[str, set[str]] = _NO_RETIRED,
 ) -> list[Change]:
-    """Changes for one kind, sorted by key. ``keys`` limits the diff to those records."""
+    """Changes for one kind, sorted by key. ``keys`` limits the diff to those records;
+    ``retired`` names dependencies that exist only as soft-deleted target rows."""
     scope = set(desired) | set(actual) if keys is None else keys
     changes: list[Change] = []
     for key in sorted(scope):
         want, have = desired.get(key), actual.get(key)
-        change: Change | None
-        if want is not None and have is None:
-            change = _create(spec, want, known)
+        change: Change | None = _unreadable(spec, want, have)
+        if change is not None:
+            pass
+        elif want is not None and have is None:
+            change = _create(spec, want, known, retired)
         elif want is not None and have is not None:
-            change = _update(spec, want, have, known)
+            change = _update(spec, want, have, known, retired)
         elif have is not None:
             change = _delete(spec, have)
         else:

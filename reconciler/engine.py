@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .diff import Known, diff_kind
+from .diff import Known, compared_fingerprint, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
@@ -26,13 +26,21 @@ from .specs import Spec
 
 @dataclass(frozen=True)
 class Safety:
-    """The mass-delete guard: enrol_database's ``preventfullunenrol``, generalised."""
+    """The mass-change guards: enrol_database's ``preventfullunenrol``, generalised.
+
+    One limit serves both: how many of a kind's live records one apply may delete, and
+    how many may have one field emptied (a renamed Zoho field reads as empty everywhere).
+    """
 
     max_delete_fraction: float = 0.2
     max_delete_floor: int = 10
 
     def allowed_deletes(self, actual_count: int) -> int:
         return max(self.max_delete_floor, int(actual_count * self.max_delete_fraction))
+
+
+#: how the plan's warnings tell apply to refuse; the CLI flag that overrides them
+MASS_CHANGE_FLAG = "--allow-mass-change"
 
 
 @dataclass
@@ -96,42 +104,52 @@ class Engine:
                     wanted.setdefault(dep.kind, set()).add(str(value))
         return wanted
 
-    async def _known(self, scope: dict[str, set[str] | None], snapshots: dict[str, Snapshot]) -> Known:
-        """Keys that exist on either side, per kind — what a dependency may point at.
+    def _present(self, kind: str, snap: Snapshot) -> tuple[set[str], set[str]]:
+        """(keys a dependency may point at, keys that exist only as soft-deleted target rows)."""
+        spec = self.specs[kind]
+        retired = {k for k, r in snap.actual.items() if k not in snap.desired and is_retired(spec, r)}
+        return (set(snap.desired) | set(snap.actual)) - retired, retired
+
+    async def _known(self, scope: dict[str, set[str] | None],
+                     snapshots: dict[str, Snapshot]) -> tuple[Known, dict[str, set[str]]]:
+        """Keys that exist per kind (in the source, or live in the target) — what a
+        dependency may point at — and the keys that exist only as soft-deleted rows.
 
         In a scoped run (``--target``, ``--changed-only``) dependencies outside the scope
         are read on both sides; a parent that exists only in the source is pulled into
         the scope, so it is created before its child instead of the child landing in
         Moodle alone. Repeats for grandparents.
         """
-        known = {k: set(s.desired) | set(s.actual) for k, s in snapshots.items()}
+        known: dict[str, set[str]] = {}
+        retired: dict[str, set[str]] = {}
+        for kind, snap in snapshots.items():
+            known[kind], retired[kind] = self._present(kind, snap)
         for _ in range(len(self.specs)):
             missing: dict[str, set[str]] = {}
             for kind, snap in snapshots.items():
                 for dep_kind, keys in self._dependency_keys(kind, snap).items():
                     if scope.get(dep_kind, set()) is None:
                         continue  # read in full already
-                    unseen = keys - known.get(dep_kind, set())
+                    unseen = keys - known.get(dep_kind, set()) - retired.get(dep_kind, set())
                     if unseen:
                         missing.setdefault(dep_kind, set()).update(unseen)
             if not missing:
                 break
             extra = await self._read({k: v for k, v in missing.items()})
             for kind, snap in extra.items():
-                known.setdefault(kind, set()).update(set(snap.desired) | set(snap.actual))
+                live, gone = self._present(kind, snap)
+                known.setdefault(kind, set()).update(live)
+                retired.setdefault(kind, set()).update(gone)
                 to_create = {k: r for k, r in snap.desired.items() if k not in snap.actual}
                 if to_create:
                     here = snapshots.setdefault(kind, Snapshot({}, {}))
                     here.desired.update(to_create)
                     scope[kind] = (scope.get(kind) or set()) | set(to_create)
-        return known
+        return known, retired
 
     def _live(self, spec: Spec, actual: Mapping[str, Record]) -> int:
         """Target records not already soft-deleted: the base the mass-delete limit is taken of."""
-        policy = spec.delete
-        if policy.policy != "soft":
-            return len(actual)
-        return sum(1 for r in actual.values() if r.fields.get(policy.field or "") != policy.value)
+        return sum(1 for r in actual.values() if not is_retired(spec, r))
 
     # ---------------------------------------------------------------- planning
     def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None) -> dict[str, set[str] | None]:
@@ -162,8 +180,49 @@ class Engine:
         allowed = self.safety.allowed_deletes(live)
         if deletes > allowed:
             return [f"{spec.kind}: {deletes} of {live} live records would be deleted (limit {allowed}); "
-                    "apply refuses this unless --allow-mass-delete"]
+                    f"apply refuses this unless {MASS_CHANGE_FLAG}"]
         return []
+
+    async def _mass_blank_warnings(self, spec: Spec, changes: list[Change], snap: Snapshot, full: bool) -> list[str]:
+        """Warn when one field would be emptied on too many live records of a kind.
+
+        A Zoho field renamed or removed under a spec reads as empty on every record; the
+        preflight catches the known cases, this guard catches the rest before Moodle
+        loses the data.
+        """
+        emptied: dict[str, int] = {}
+        for change in changes:
+            if change.action is Action.UPDATE:
+                for delta in change.deltas:
+                    if delta.old is not None and delta.new is None:
+                        emptied[delta.name] = emptied.get(delta.name, 0) + 1
+        over = {name: n for name, n in emptied.items() if n > self.safety.max_delete_floor}
+        if not over:
+            return []
+        live = self._live(spec, snap.actual if full else await self._target(spec).read(spec))
+        allowed = self.safety.allowed_deletes(live)
+        return [f"{spec.kind}: {name} would be emptied on {n} of {live} live records (limit {allowed}); "
+                f"apply refuses this unless {MASS_CHANGE_FLAG}"
+                for name, n in sorted(over.items()) if n > allowed]
+
+    async def _confirm_deletes(self, spec: Spec, changes: list[Change], snap: Snapshot, known: Known,
+                               retired: dict[str, set[str]]) -> list[Change]:
+        """Re-read delete candidates from the source by key before planning their delete.
+
+        A full read pages by offset: a record deleted in Zoho mid-read shifts the pages and
+        an unrelated record is skipped. Asking for the candidates by id (≤ 100 a call)
+        costs little and turns such a miss into an ordinary diff instead of a false delete.
+        """
+        candidates = {c.address.key for c in changes if c.action is Action.DELETE}
+        if not candidates:
+            return changes
+        found = await self._source(spec).read(spec, candidates)
+        if not found:
+            return changes
+        snap.desired.update(found)
+        redone = diff_kind(spec, snap.desired, snap.actual, known, set(found), retired)
+        kept = [c for c in changes if c.address.key not in found]
+        return sorted(kept + redone, key=lambda c: c.address.key)
 
     async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
                    *, changed_only: bool = False) -> Plan:
@@ -177,15 +236,20 @@ class Engine:
             snapshots = {k: snap for k, (_, snap) in zip(kinds_in_scope, pairs)}
         else:
             snapshots = await self._read(scope)
-        known = await self._known(scope, snapshots)
+        if targets:
+            self._check_targets_exist(targets, snapshots)
+        known, retired = await self._known(scope, snapshots)
         by_kind: dict[str, list[Change]] = {}
         warnings: list[str] = []
         for kind, snap in snapshots.items():
             spec = self.specs[kind]
-            changes = diff_kind(spec, snap.desired, snap.actual, known, scope[kind])
-            by_kind[kind] = changes
+            changes = diff_kind(spec, snap.desired, snap.actual, known, scope[kind], retired)
             if not targets:
-                warnings += await self._mass_delete_warnings(spec, changes, snap, scope[kind] is None)
+                changes = await self._confirm_deletes(spec, changes, snap, known, retired)
+                full = scope[kind] is None
+                warnings += await self._mass_delete_warnings(spec, changes, snap, full)
+                warnings += await self._mass_blank_warnings(spec, changes, snap, full)
+            by_kind[kind] = changes
         return Plan(
             changes=order_changes(self.specs, by_kind),
             specs_hash=specs_hash(self.specs),
@@ -193,29 +257,48 @@ class Engine:
             warnings=warnings,
         )
 
+    @staticmethod
+    def _check_targets_exist(targets: Sequence[Address], snapshots: Mapping[str, Snapshot]) -> None:
+        """A ``--target`` that names a record neither system has is a typo, not "No changes"."""
+        nowhere = [str(a) for a in targets
+                   if a.key not in snapshots[a.kind].desired and a.key not in snapshots[a.kind].actual]
+        if nowhere:
+            raise MziError(f"{', '.join(nowhere)}: no such record in Zoho or Moodle; check the kind and the id")
+
     # ---------------------------------------------------------------- applying
     async def check_stale(self, plan: Plan) -> None:
-        """Refuse a saved plan whose actual records moved since it was computed."""
+        """Refuse a saved plan when a record it touches moved on either side since it was made.
+
+        Both sides are fingerprinted over the compared fields (``diff.compared_fingerprint``):
+        a Zoho edit after the plan would otherwise be overwritten by the plan's old value.
+        """
         if plan.specs_hash != specs_hash(self.specs):
             raise PlanError("the specs changed since this plan was made; run `mzi plan` again")
         scope: dict[str, set[str]] = {}
         for change in plan.applicable():
             scope.setdefault(change.address.kind, set()).add(change.address.key)
-        reads = await asyncio.gather(*(self._target(self.specs[k]).read(self.specs[k], keys) for k, keys in scope.items()))
-        current = dict(zip(scope, reads))
-        stale = []
+        kinds = sorted(scope)
+        reads = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
+        current = dict(zip(kinds, reads))
+        moved: dict[str, list[str]] = {"Zoho": [], "Moodle": []}
         for change in plan.applicable():
-            record = current[change.address.kind].get(change.address.key)
-            if (record.fingerprint if record is not None else None) != change.actual_fingerprint:
-                stale.append(str(change.address))
+            spec, snap, key = self.specs[change.address.kind], current[change.address.kind], change.address.key
+            sides = ((snap.desired, change.desired_fingerprint, spec.source.system),
+                     (snap.actual, change.actual_fingerprint, spec.target.system))
+            for records, expected, system in sides:
+                if compared_fingerprint(spec, records.get(key)) != expected:
+                    moved["Zoho" if system == "zoho" else "Moodle"].append(str(change.address))
+        stale = sorted(set(moved["Zoho"]) | set(moved["Moodle"]))
         if stale:
             shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
-            raise StalePlan(f"the plan is stale: {len(stale)} record(s) changed in Moodle since it was made ({shown}); "
-                            "run `mzi plan` again")
+            where = " and ".join(f"{system}" for system, addresses in moved.items() if addresses)
+            raise StalePlan(f"the plan is stale: {len(stale)} record(s) changed in {where} since it was made "
+                            f"({shown}); run `mzi plan` again")
 
     def _check_mass_delete(self, plan: Plan, allow: bool) -> None:
         if plan.warnings and not allow:
-            raise PlanError("refusing a mass delete: " + "; ".join(plan.warnings))
+            what = "a mass delete" if any("would be deleted" in w for w in plan.warnings) else "a mass blanking"
+            raise PlanError(f"refusing {what}: " + "; ".join(plan.warnings))
 
     def _failed_parent(self, change: Change, failed: set[Address]) -> Address | None:
         spec = self.specs[change.address.kind]
@@ -271,5 +354,6 @@ class Engine:
                 continue
             group_results, unavailable = await self._apply_group(kind, changes, failed)
             results += group_results
-        results += [Result(c.address, c.action, False, "blocked", c.reason) for c in plan.changes if c.action is Action.BLOCKED]
+        results += [Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
+                    for c in plan.changes if c.action is Action.BLOCKED]
         return results

@@ -68,10 +68,17 @@ class Record:
     address: Address
     fields: dict[str, Any]
     label: str = ""
+    #: why this record could not be read (empty when it could). An unreadable record is
+    #: never diffed: its values are unknown, and unknown is not null.
+    error: str = ""
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.fields)
+
+    @classmethod
+    def unreadable(cls, address: Address, error: str) -> "Record":
+        return cls(address, {}, address.key, error)
 
 
 @dataclass(frozen=True)
@@ -93,9 +100,12 @@ class Change:
     """One planned action on one address.
 
     ``after`` is the full desired field set for create/update (what apply sends);
-    ``deltas`` is the readable subset that differs. ``actual_fingerprint`` is the
-    fingerprint of the actual record this change was computed from (``None`` when there
-    was none), which is how a saved plan notices that Moodle moved underneath it.
+    ``deltas`` is the readable subset that differs. ``desired_fingerprint`` and
+    ``actual_fingerprint`` are the fingerprints of the records on both sides this change
+    was computed from (``None`` where there was none), taken over the compared fields
+    only; that is how a saved plan notices that either system moved underneath it.
+    ``unreadable``: a blocked change because a record could not be read; it fails the
+    run (exit 1) where an ordinary blocked change only waits for its parent.
     """
 
     action: Action
@@ -107,6 +117,8 @@ class Change:
     blocked_by: tuple[Address, ...] = ()
     actual_fingerprint: str | None = None
     drift: bool = False
+    desired_fingerprint: str | None = None
+    unreadable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +130,9 @@ class Change:
             "reason": self.reason,
             "blocked_by": [str(a) for a in self.blocked_by],
             "actual_fingerprint": self.actual_fingerprint,
+            "desired_fingerprint": self.desired_fingerprint,
             "drift": self.drift,
+            "unreadable": self.unreadable,
         }
 
     @classmethod
@@ -133,6 +147,8 @@ class Change:
             blocked_by=tuple(Address.parse(a) for a in data.get("blocked_by", [])),
             actual_fingerprint=data.get("actual_fingerprint"),
             drift=bool(data.get("drift", False)),
+            desired_fingerprint=data.get("desired_fingerprint"),
+            unreadable=bool(data.get("unreadable", False)),
         )
 
 

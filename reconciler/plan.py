@@ -1,16 +1,22 @@
 """The Plan: ordered Changes plus what is needed to apply them safely later.
 
-A saved plan (``mzi plan --out FILE``) is JSON. It records, per change, the fingerprint
-of the actual record the change was computed from; ``mzi apply FILE`` re-reads those
-records and refuses the plan if any moved (a per-record stale check). It also records
-the mzi version and a hash of the specs, because a plan computed under other mapping
-rules means something else.
+A saved plan (``mzi plan --out FILE``) is JSON. It records, per change, the fingerprints
+of the records on both sides the change was computed from; ``mzi apply FILE`` re-reads
+those records and refuses the plan if any moved (a per-record stale check). It is also
+bound to what made it, and apply refuses it with one line when any of these differ:
+
+- the plan ``format`` and the mzi ``version`` (normalization rules live in the code);
+- the ``endpoints``: the Zoho backend, data centre and client, the Moodle site URL and
+  site identity (a sandbox plan never applies to a live Moodle, nor one site's to another);
+- the ``specs_hash``: specs plus the install.xml columns whose scale normalization uses;
+- the ``checksum`` of the whole file: a plan edited by hand is not the plan that was shown.
 
 Fields that exist for display only (labels, reasons, drift flags) never influence apply.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,9 +27,13 @@ from typing import Any
 from . import __version__
 from .errors import PlanError
 from .model import Action, Address, Change, canonical_json
+from .schema import default_schema_path
 from .specs import Spec, order_kinds
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
+
+#: Zoho and Moodle as one plan saw them: {"zoho": {...}, "moodle": {...}}; see ``binding_mismatch``
+Endpoints = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     version: str = __version__
+    endpoints: Endpoints = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:
@@ -74,22 +85,37 @@ class Plan:
     def applicable(self) -> list[Change]:
         return [c for c in self.changes if c.action is not Action.BLOCKED]
 
+    @property
+    def unreadable(self) -> list[Change]:
+        """Records either system could not read: planned around, and the run fails (exit 1)."""
+        return [c for c in self.changes if c.unreadable]
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body = {
             "format": PLAN_FORMAT,
             "version": self.version,
             "created_at": self.created_at,
+            "endpoints": self.endpoints,
             "specs_hash": self.specs_hash,
             "targets": self.targets,
             "warnings": self.warnings,
             "summary": self.summary.to_dict(),
             "changes": [c.to_dict() for c in self.changes],
         }
+        return body | {"checksum": checksum(body)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        """A plan from its file form; refuses other formats, other mzi versions and edited bodies."""
         if data.get("format") != PLAN_FORMAT:
             raise PlanError(f"plan format {data.get('format')!r} is not {PLAN_FORMAT}; create the plan again with this mzi")
+        if data.get("version") != __version__:
+            raise PlanError(f"the plan was made by mzi {data.get('version')}, this is mzi {__version__}; "
+                            "run `mzi plan` again")
+        body = {k: v for k, v in data.items() if k != "checksum"}
+        if data.get("checksum") != checksum(body):
+            raise PlanError("the plan file was modified after mzi wrote it (checksum mismatch); "
+                            "run `mzi plan --out` again instead of editing a plan")
         return cls(
             changes=[Change.from_dict(c) for c in data["changes"]],
             specs_hash=data["specs_hash"],
@@ -97,6 +123,7 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             created_at=data["created_at"],
             version=data["version"],
+            endpoints=dict(data.get("endpoints") or {}),
         )
 
     def save(self, path: Path) -> None:
@@ -122,10 +149,29 @@ class Plan:
             raise PlanError(f"{path}: not a plan file ({exc})") from exc
 
 
-def specs_hash(specs: dict[str, Spec]) -> str:
-    import hashlib
+def checksum(body: dict[str, Any]) -> str:
+    """SHA-256 of the plan body in canonical JSON: any edit, even of a label, changes it."""
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
-    blob = canonical_json({k: s.model_dump(mode="json") for k, s in sorted(specs.items())})
+
+def binding_mismatch(saved: Endpoints, current: Endpoints) -> str | None:
+    """Why a plan made against ``saved`` endpoints must not be applied to ``current``, or None."""
+    for system in sorted(set(saved) | set(current)):
+        was, now = saved.get(system, {}), current.get(system, {})
+        for key in sorted(set(was) | set(now)):
+            if was.get(key) != now.get(key):
+                return (f"the plan was made against {system} {key} {was.get(key)!r}, but this configuration "
+                        f"points at {now.get(key)!r}; run `mzi plan` against this {system}")
+    return None
+
+
+def specs_hash(specs: dict[str, Spec]) -> str:
+    """Hash of everything that decides what a value normalizes to: specs and install.xml."""
+    schema = default_schema_path()
+    blob = canonical_json({
+        "specs": {k: s.model_dump(mode="json") for k, s in sorted(specs.items())},
+        "install.xml": hashlib.sha256(schema.read_bytes()).hexdigest() if schema.is_file() else None,
+    })
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

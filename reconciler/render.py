@@ -64,6 +64,20 @@ def _drift_counts(plan: Plan) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in counts.items())
 
 
+def endpoint_line(plan: Plan) -> str:
+    """``Zoho: … → Moodle: …``: which systems a plan reads and writes, first thing shown."""
+    zoho, moodle = plan.endpoints.get("zoho"), plan.endpoints.get("moodle")
+    if not zoho or not moodle:
+        return ""
+
+    def one(end: dict[str, str], where: str) -> str:
+        if end.get("backend") == "sandbox":
+            return f"embedded sandbox ({end.get(where, '')})"
+        return end.get(where, "?")
+
+    return f"Zoho: {one(zoho, 'api')} → Moodle: {one(moodle, 'url')}"
+
+
 def _environment(colour: bool) -> Environment:
     env = Environment(loader=PackageLoader("reconciler", "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
@@ -75,6 +89,7 @@ def _environment(colour: bool) -> Environment:
         colour=lambda c: _COLOURS[c.action],
         width=lambda c: max((len(d.name) for d in c.deltas), default=0),
         drift_counts=_drift_counts,
+        endpoint_line=endpoint_line,
     )
     return env
 

@@ -23,8 +23,8 @@ import httpx
 
 from ..errors import AuthError, TerminalError
 from ..http import RetryingClient, RetryPolicy, Sleep
-from ..mapping import moodle_row, record_from_moodle
-from ..model import Action, Change, Record, Result
+from ..mapping import MappingError, moodle_row, record_from_moodle
+from ..model import Action, Address, Change, Record, Result
 from ..specs import Spec
 
 ENDPOINT = "/webservice/rest/server.php"
@@ -166,6 +166,7 @@ class MoodleProvider:
         self.max_input_vars = max_input_vars
         self.page_size = max(1, min(page_size, 5000))
         self.client = RetryingClient("Moodle", url.rstrip("/"), policy, transport=transport, sleep=sleep)
+        self._identity: str | None = None
 
     @property
     def budget(self) -> int:
@@ -228,7 +229,10 @@ class MoodleProvider:
             rows = [row for page in pages for row in page]
         records: dict[str, Record] = {}
         for row in rows:
-            record = record_from_moodle(spec, row)
+            try:
+                record = record_from_moodle(spec, row)
+            except MappingError as exc:  # a bad value fails its record only, never the read
+                record = Record.unreadable(Address(spec.kind, str(row[spec.key.moodle])), str(exc))
             records[record.address.key] = record
         return records
 
@@ -287,6 +291,14 @@ class MoodleProvider:
 
     async def get_info(self) -> dict[str, Any]:
         return await self.call("local_mzi_get_info")
+
+    async def site_identity(self) -> str:
+        """What tells this Moodle site from another behind the same URL: its site URL as
+        Moodle itself reports it (``core_webservice_get_site_info``), asked once a run."""
+        if self._identity is None:
+            site = await self.site_info()
+            self._identity = str(site.get("siteurl") or "")
+        return self._identity
 
     def usage(self) -> dict[str, int]:
         """This run's cost for the run log: web-service requests, including retries."""

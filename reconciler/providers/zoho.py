@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
-from ..mapping import record_from_zoho, zoho_row, zoho_value
-from ..model import Action, Change, Record, Result, canonical_json
+from ..mapping import MappingError, record_from_zoho, zoho_row, zoho_value
+from ..model import Action, Address, Change, Record, Result, canonical_json
 from ..specs import Spec
 from .zoho_client import MAX_PER_PAGE, Channel, WriteResult, ZohoClient, ZohoStats
 
@@ -158,7 +158,7 @@ class ZohoProvider:
         async for page in self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
                                                    per_page=MAX_PER_PAGE):
             for raw in page:
-                record = record_from_zoho(spec, raw)
+                record = _record(spec, raw)
                 records[record.address.key] = record
         return records
 
@@ -171,7 +171,7 @@ class ZohoProvider:
         if spec.key.zoho != "id":
             return {k: r for k, r in (await self._list(spec, None)).items() if k in wanted}
         raws = await self.client.get_by_ids(spec.zoho_module, sorted(wanted), zoho_fields(spec))
-        records = (record_from_zoho(spec, raw) for raw in raws)
+        records = (_record(spec, raw) for raw in raws)
         return {r.address.key: r for r in records if r.address.key in wanted}
 
     def _watermark(self, kind: str) -> datetime | None:
@@ -211,6 +211,14 @@ class ZohoProvider:
         for (change, _), answer in zip(plan.upserts, upserted):
             results[id(change)] = _result(change, answer)
         return [results[id(c)] for c in changes]
+
+
+def _record(spec: Spec, raw: dict[str, Any]) -> Record:
+    """One Zoho record as a Record, or as an unreadable one: a bad value fails its record only."""
+    try:
+        return record_from_zoho(spec, raw)
+    except MappingError as exc:
+        return Record.unreadable(Address(spec.kind, str(raw[spec.key.zoho])), str(exc))
 
 
 class _WritePlan:

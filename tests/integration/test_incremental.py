@@ -17,6 +17,7 @@ import pytest
 from reconciler import commands
 from reconciler.config import Config, SandboxSettings
 from reconciler.sandbox import Sandbox
+from reconciler.state import StateStore
 
 
 @pytest.fixture
@@ -104,8 +105,15 @@ def test_changed_only_apply_is_held_to_the_mass_delete_guard(config: Config) -> 
 
 
 def test_a_blocked_record_does_not_force_every_changed_only_run_into_a_full_read(tmp_path: Path) -> None:
+    """An apply with nothing to do but a blocked record still succeeds: it must move the
+    watermarks, or every later --changed-only run falls back to a full read."""
     blocked = Config(state_dir=tmp_path / "b", sandbox=SandboxSettings(students=30, seed=5, blocked_example=True))
     first = asyncio.run(_apply(blocked))
     assert [r.status for r in first.results if not r.ok] == ["blocked"]
+    store = StateStore(blocked.state_db)
+    store.restore_watermarks({})  # a new state store beside a Moodle already in sync
+    store.close()
+    noop = asyncio.run(_apply(blocked))
+    assert not noop.plan.applicable() and noop.plan.summary.blocked == 1
     again = asyncio.run(_plan(blocked, changed_only=True))
-    assert again.usage["zoho"]["records"] <= 2, again.usage
+    assert again.usage["zoho"]["records"] <= 2, f"changed-only fell back to a full read: {again.usage}"
