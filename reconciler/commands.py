@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import preflight
 from .config import Config, load_config
 from .engine import Engine, Safety
 from .errors import MziError
@@ -163,6 +164,7 @@ def _read_only_watermarks(ws: Workspace) -> Iterator[None]:
 async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = (),
                *, changed_only: bool = False) -> Outcome:
     started = _started()
+    await preflight.check(ws)
     with _read_only_watermarks(ws):
         result = await ws.engine.plan(list(targets) or None, list(kinds) or None, changed_only=changed_only)
     run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], True)
@@ -186,6 +188,7 @@ async def apply(
     started = _started()
     succeeded = [False]
     with ws.state.lock("apply", "mzi apply"), _watermarks_kept_only_if(ws, succeeded):
+        await preflight.check(ws)
         the_plan = saved if saved is not None else await ws.engine.plan(list(targets) or None,
                                                                        changed_only=changed_only)
         if not the_plan.applicable():

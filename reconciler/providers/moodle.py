@@ -285,8 +285,14 @@ class MoodleProvider:
     async def site_info(self) -> dict[str, Any]:
         return await self.call("core_webservice_get_site_info")
 
+    #: ``local_mzi_get_info``'s answer, asked once per provider (one command): the preflight
+    #: and the saved-plan binding both read it, and it does not change within a command
+    _info: dict[str, Any] | None = None
+
     async def get_info(self) -> dict[str, Any]:
-        return await self.call("local_mzi_get_info")
+        if self._info is None:
+            self._info = await self.call("local_mzi_get_info")
+        return self._info
 
     def usage(self) -> dict[str, int]:
         """This run's cost for the run log: web-service requests, including retries."""
