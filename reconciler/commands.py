@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import preflight
 from .config import Config, load_config
 from .engine import Engine, Safety
 from .errors import MziError, PlanError
@@ -197,6 +198,7 @@ def _read_only_watermarks(ws: Workspace) -> Iterator[None]:
 async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = (),
                *, changed_only: bool = False) -> Outcome:
     started = _started()
+    await preflight.check(ws)
     with _read_only_watermarks(ws):
         result = await _bound(ws, await ws.engine.plan(list(targets) or None, list(kinds) or None,
                                                        changed_only=changed_only))
@@ -231,6 +233,7 @@ async def apply(
     started = _started()
     succeeded = [False]
     with ws.state.lock("apply", "mzi apply"), _watermarks_kept_only_if(ws, succeeded):
+        await preflight.check(ws)
         if saved is not None:
             await check_binding(ws, saved)
             the_plan = saved

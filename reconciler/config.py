@@ -50,6 +50,7 @@ class ZohoSettings(HttpSettings):
     client_secret_env: str = "MZI_ZOHO_CLIENT_SECRET"
     refresh_token_env: str = "MZI_ZOHO_REFRESH_TOKEN"
     full_refresh_after_hours: float = Field(24.0, gt=0)
+    metadata_max_age_hours: float = Field(24.0, ge=0, description="reuse cached field metadata this long; 0: ask every run")
     notify_url: str = Field("", description="where Zoho's Notifications API calls mzi serve (mzi zoho watch)")
     watch_token_env: str = "MZI_ZOHO_WATCH_TOKEN"
     channel_id_base: int = Field(1_000_000, ge=1)

@@ -8,6 +8,12 @@ limit makes PHP silently drop the tail of every batch. Each is checked against t
 systems themselves, read-only: one token refresh, one fields-metadata call per Zoho
 module, and two Moodle calls (``core_webservice_get_site_info``, ``local_mzi_get_info``).
 
+The spec field and column checks are the preflight's (``preflight.py``), which `plan`
+and `apply` run before reading a record; doctor adds credentials, upsert-key uniqueness
+and the plugin's own report, asks Zoho afresh (refreshing the preflight's metadata
+cache), and reports every check instead of stopping. Columns are checked against the
+site's tables as ``local_mzi_get_info`` reports them (install.xml when Moodle does not).
+
 A :class:`Check` is one finding. ``severity`` says whether a failure blocks (``error``:
 the CLI exits 1) or is advice (``warning``, also used for checks skipped because a check
 they depend on failed).
@@ -17,66 +23,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import MziError
-from .providers.zoho_client import ZohoError
-from .schema.xmldb import Schema, SchemaError, load_schema
-from .specs import FieldSpec, Spec
+from .preflight import (
+    COMPATIBLE,
+    TRANSFORM_TYPES,
+    Check,
+    MetadataCache,
+    Severity,
+    ZohoFields,
+    column_checks,
+    fetch_metadata,
+    site_tables,
+    spec_field_checks,
+    zoho_specs,
+)
+from .specs import Spec
 
 if TYPE_CHECKING:
     from .commands import Workspace
 
-Severity = Literal["error", "warning"]
-ZohoFields = dict[str, dict[str, Any]]
+# the field and column checks live in preflight.py (plan and apply run them too); re-exported here
+__all__ = ["COMPATIBLE", "TRANSFORM_TYPES", "Check", "Severity", "column_checks", "fetch_metadata", "max_input_vars_check",
+           "moodle_checks", "plugin_checks", "run_checks", "spec_field_checks", "unique_checks", "upsert_keys",
+           "zoho_checks"]
 
 #: the plugin whose functions mzi calls
 PLUGIN = "local_mzi"
 #: DOMAIN: grades are upserted on this field, so Zoho must mark it unique
 GRADE_DUPLICATE_CHECK = ("BTEC_Grades", "Moodle_Grade_Composite_Key")
-
-_TEXTUAL = frozenset({"text", "textarea", "email", "phone", "website", "autonumber", "picklist", "formula"})
-_NUMERIC = frozenset({"integer", "bigint", "double", "decimal", "currency"})
-#: Zoho data types each spec field type can be read from and written to (see normalize.py)
-COMPATIBLE: dict[str, frozenset[str]] = {
-    "string": _TEXTUAL | _NUMERIC,
-    "text": _TEXTUAL,
-    "email": frozenset({"email", "text"}),
-    "picklist": frozenset({"picklist"}),
-    # an owner lookup has the same {"id", "name"} shape as a lookup
-    "lookup_id": frozenset({"lookup", "ownerlookup"}),
-    "lookup_name": frozenset({"lookup", "ownerlookup"}),
-    # Moodle ids go back to Zoho in text fields (Student_Moodle_ID …)
-    "int": frozenset({"integer", "bigint", "text"}),
-    "bool": frozenset({"boolean"}),
-    # the org keeps some amounts in text fields (Program_Price, Remaining_Amount)
-    "decimal": frozenset({"currency", "decimal", "double", "integer", "text"}),
-    "date": frozenset({"date"}),
-    "datetime": frozenset({"datetime"}),
-    "json": frozenset({"subform", "multiselectlookup", "text", "textarea"}),
-}
-#: a transform reads each named Zoho field as this kind of value, whatever the spec's type
-TRANSFORM_TYPES: dict[str, frozenset[str]] = {
-    "subform": frozenset({"subform"}),
-    "btec_criteria": frozenset({"text", "textarea"}),
-}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One finding: ``name`` (``zoho: credentials``), whether it passed, and why."""
-
-    name: str
-    ok: bool
-    detail: str
-    severity: Severity = "error"
-
-    @property
-    def blocking(self) -> bool:
-        """A failed error-severity check: the reason `mzi doctor` exits 1."""
-        return not self.ok and self.severity == "error"
 
 
 class _MoodleSide(Protocol):
@@ -89,14 +66,19 @@ async def run_checks(ws: "Workspace") -> list[Check]:
     """Every check, Zoho's and Moodle's run concurrently; results in a stable order."""
     moodle_provider: Any = ws.providers["moodle"]
     zoho, moodle = await asyncio.gather(zoho_checks(ws), moodle_checks(moodle_provider, ws.config.moodle.max_input_vars))
-    return [*zoho, *moodle, *column_checks(ws.specs.values())]
+    return [*zoho, *moodle, *column_checks(ws.specs.values(), await _site_tables(moodle_provider))]
+
+
+async def _site_tables(moodle: _MoodleSide) -> dict[str, frozenset[str]] | None:
+    """The site's tables from ``get_info`` (asked already, so cached); ``None`` — check
+    against install.xml — when Moodle did not answer (reported by the plugin check)."""
+    try:
+        return site_tables(await moodle.get_info())
+    except MziError:
+        return None
 
 
 # ---------------------------------------------------------------------- Zoho
-
-def _zoho_specs(specs: Iterable[Spec]) -> list[Spec]:
-    return sorted((s for s in specs if "zoho" in (s.source.system, s.target.system)), key=lambda s: s.kind)
-
 
 async def zoho_checks(ws: "Workspace") -> list[Check]:
     """Credentials, then the fields every Zoho-side spec names, then upsert keys' uniqueness."""
@@ -105,10 +87,12 @@ async def zoho_checks(ws: "Workspace") -> list[Check]:
     credentials = await _credentials(client)
     if not credentials.ok:
         return [credentials, Check("zoho: fields", False, "skipped: no access to Zoho", "warning")]
-    specs = _zoho_specs(ws.specs.values())
+    specs = zoho_specs(ws.specs.values())
     upserts = upsert_keys(specs, getattr(provider, "duplicate_check", {}))
     modules = sorted({s.zoho_module for s in specs} | {m for m, _, _ in upserts} | {GRADE_DUPLICATE_CHECK[0]})
-    metadata = await fetch_metadata(client, modules)
+    # always asked afresh (doctor is the full check), and kept for the next plan's preflight
+    cache = MetadataCache(ws.state, client, timedelta(hours=ws.config.zoho.metadata_max_age_hours))
+    metadata = await cache.fetch(modules)
     checks = [credentials]
     for spec in specs:
         checks += spec_field_checks(spec, metadata[spec.zoho_module])
@@ -122,78 +106,6 @@ async def _credentials(client: Any) -> Check:
     except MziError as exc:
         return Check("zoho: credentials", False, str(exc))
     return Check("zoho: credentials", True, f"refresh token accepted by {client.accounts_url}")
-
-
-async def fetch_metadata(client: Any, modules: Sequence[str]) -> dict[str, ZohoFields | MziError]:
-    """Fields by api name for each module (one call each, concurrently), or why not."""
-    async def one(module: str) -> ZohoFields | MziError:
-        try:
-            return {str(f["api_name"]): f for f in await client.fields_metadata(module)}
-        except MziError as exc:
-            return exc
-
-    answers = await asyncio.gather(*(one(m) for m in modules))
-    return dict(zip(modules, answers))
-
-
-def _where(spec: Spec) -> str:
-    """The spec's file, relative to the working directory when it is below it."""
-    if spec.path is None:
-        return f"kind {spec.kind}"
-    try:
-        return str(spec.path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(spec.path)
-
-
-def _named_fields(spec: Spec) -> list[tuple[str, FieldSpec | None, str]]:
-    """(Moodle column, field spec, Zoho api name) for every Zoho name the spec reads or writes.
-
-    ``id`` is left out: every record has it and the metadata does not list it.
-    """
-    named: list[tuple[str, FieldSpec | None, str]] = []
-    if spec.key.zoho != "id":
-        named.append((spec.key.moodle, None, spec.key.zoho))
-    for column, field in spec.fields.items():
-        if field.const is None:
-            named += [(column, field, name) for name in field.zoho_names if name != "id"]
-    return named
-
-
-def spec_field_checks(spec: Spec, metadata: ZohoFields | MziError) -> list[Check]:
-    """One passing check for the spec, or one failing check per field that is wrong."""
-    module, where = spec.zoho_module, _where(spec)
-    if isinstance(metadata, MziError):
-        if isinstance(metadata, ZohoError) and metadata.code == "INVALID_MODULE":
-            return [Check(f"zoho: {spec.kind} fields", False, f"{where}: module {module} does not exist in Zoho")]
-        return [Check(f"zoho: {spec.kind} fields", False, f"{where}: cannot read {module}'s fields: {metadata}")]
-    failures = [check for column, field, name in _named_fields(spec)
-                if (check := _field_check(spec, where, column, field, name, metadata)) is not None]
-    if failures:
-        return failures
-    count = len({name for _, _, name in _named_fields(spec)})
-    return [Check(f"zoho: {spec.kind} fields", True, f"{count} fields of {module} exist with compatible types")]
-
-
-def _field_check(spec: Spec, where: str, column: str, field: FieldSpec | None, name: str,
-                 metadata: ZohoFields) -> Check | None:
-    """The failure for one named Zoho field, or ``None`` when it exists with a fitting type."""
-    module = spec.zoho_module
-    label = f"field {column}" if field is not None else f"[key] zoho (column {column})"
-    meta = metadata.get(name)
-    if meta is None:
-        return Check(f"zoho: {spec.kind}.{column}", False,
-                     f"{where}: {label} names {module}.{name}, which does not exist in Zoho")
-    if field is None:
-        return None
-    data_type = str(meta.get("data_type", ""))
-    wanted = TRANSFORM_TYPES[field.transform] if field.transform else COMPATIBLE[field.type]
-    if data_type in wanted:
-        return None
-    as_read = f"transform {field.transform}" if field.transform else f"type {field.type}"
-    return Check(f"zoho: {spec.kind}.{column}", False,
-                 f"{where}: {label} ({as_read}) maps {module}.{name}, whose Zoho data_type is {data_type}; "
-                 f"{as_read} needs {' or '.join(sorted(wanted))}")
 
 
 def upsert_keys(specs: Iterable[Spec], configured: Mapping[str, Sequence[str]]) -> list[tuple[str, str, str]]:
@@ -270,25 +182,3 @@ def max_input_vars_check(server: int, configured: int) -> Check:
                  f"mzi.toml sets [moodle] max_input_vars = {configured} but the server's PHP allows {server}: "
                  f"batches would be truncated; set max_input_vars = {server} in mzi.toml "
                  f"(or raise max_input_vars in the server's php.ini)")
-
-
-def column_checks(specs: Iterable[Spec], schema: Schema | None = None) -> list[Check]:
-    """Every spec's Moodle table and columns exist in the plugin's install.xml."""
-    try:
-        schema = schema or load_schema()
-    except SchemaError as exc:
-        return [Check("moodle: columns", False, str(exc))]
-    return [_columns_check(spec, schema) for spec in sorted(specs, key=lambda s: s.kind)]
-
-
-def _columns_check(spec: Spec, schema: Schema) -> Check:
-    table, name = spec.moodle_table, f"moodle: {spec.kind} columns"
-    if table not in schema.tables:
-        return Check(name, False, f"{_where(spec)}: table {table} is not in {schema.path.name}")
-    present = set(schema.tables[table].column_names)
-    wanted = [spec.key.moodle, *spec.fields]
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        return Check(name, False, f"{_where(spec)}: {table} in {schema.path.name} has no column "
-                                  f"{', '.join(missing)}")
-    return Check(name, True, f"{len(wanted)} columns of {table} exist in {schema.path.name}")

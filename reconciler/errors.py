@@ -58,3 +58,8 @@ class BackendUnreachable(TransientError):
 
 class AuthError(TerminalError):
     """Credentials were refused (invalid token, revoked refresh token)."""
+
+
+class PreflightError(MziError):
+    """A spec does not fit the systems (a Zoho field or Moodle column it names is missing
+    or of the wrong type); found before `plan` or `apply` reads a record."""

@@ -154,11 +154,15 @@ def checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
+#: the most telling difference is named first (a sandbox vs a live site before its URL)
+_BINDING_ORDER = {"backend": 0, "api": 1, "url": 2, "client": 3, "site": 4}
+
+
 def binding_mismatch(saved: Endpoints, current: Endpoints) -> str | None:
     """Why a plan made against ``saved`` endpoints must not be applied to ``current``, or None."""
     for system in sorted(set(saved) | set(current)):
         was, now = saved.get(system, {}), current.get(system, {})
-        for key in sorted(set(was) | set(now)):
+        for key in sorted(set(was) | set(now), key=lambda k: (_BINDING_ORDER.get(k, len(_BINDING_ORDER)), k)):
             if was.get(key) != now.get(key):
                 return (f"the plan was made against {system} {key} {was.get(key)!r}, but this configuration "
                         f"points at {now.get(key)!r}; run `mzi plan` against this {system}")

@@ -186,3 +186,23 @@ class StateStore:
     def set_watermark(self, kind: str, when: datetime) -> None:
         self._db.execute("INSERT INTO watermarks(kind, at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET at = excluded.at",
                          (kind, when.isoformat()))
+
+    # -------------------------------------------------------- field metadata
+    # Kept apart from SCHEMA and created on first use, so the cache stays one self-contained block.
+    _FIELD_METADATA = """CREATE TABLE IF NOT EXISTS field_metadata (
+        module TEXT PRIMARY KEY,
+        fetched_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    )"""
+
+    def field_metadata(self, module: str) -> tuple[datetime, list[dict[str, Any]]] | None:
+        """Zoho's field metadata of ``module`` as last fetched, and when; ``None`` if never."""
+        self._db.execute(self._FIELD_METADATA)
+        row = self._db.execute("SELECT fetched_at, body FROM field_metadata WHERE module = ?", (module,)).fetchone()
+        return (datetime.fromisoformat(row[0]), json.loads(row[1])) if row else None
+
+    def set_field_metadata(self, module: str, fields: list[dict[str, Any]], fetched_at: datetime) -> None:
+        self._db.execute(self._FIELD_METADATA)
+        self._db.execute("INSERT INTO field_metadata(module, fetched_at, body) VALUES (?, ?, ?) "
+                         "ON CONFLICT(module) DO UPDATE SET fetched_at = excluded.fetched_at, body = excluded.body",
+                         (module, fetched_at.isoformat(), json.dumps(fields, sort_keys=True)))

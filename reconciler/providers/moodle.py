@@ -166,7 +166,6 @@ class MoodleProvider:
         self.max_input_vars = max_input_vars
         self.page_size = max(1, min(page_size, 5000))
         self.client = RetryingClient("Moodle", url.rstrip("/"), policy, transport=transport, sleep=sleep)
-        self._identity: str | None = None
 
     @property
     def budget(self) -> int:
@@ -289,16 +288,20 @@ class MoodleProvider:
     async def site_info(self) -> dict[str, Any]:
         return await self.call("core_webservice_get_site_info")
 
+    #: ``local_mzi_get_info``'s answer, asked once per provider (one command): the preflight
+    #: and the saved-plan binding both read it, and it does not change within a command
+    _info: dict[str, Any] | None = None
+
     async def get_info(self) -> dict[str, Any]:
-        return await self.call("local_mzi_get_info")
+        if self._info is None:
+            self._info = await self.call("local_mzi_get_info")
+        return self._info
 
     async def site_identity(self) -> str:
-        """What tells this Moodle site from another behind the same URL: its site URL as
-        Moodle itself reports it (``core_webservice_get_site_info``), asked once a run."""
-        if self._identity is None:
-            site = await self.site_info()
-            self._identity = str(site.get("siteurl") or "")
-        return self._identity
+        """What tells this Moodle site from another behind the same URL: ``$CFG->wwwroot``
+        and ``$CFG->siteidentifier`` as ``local_mzi_get_info`` reports them (one cached call)."""
+        info = await self.get_info()
+        return f"{info.get('siteurl', '')} {info.get('siteidentifier', '')}".strip()
 
     def usage(self) -> dict[str, int]:
         """This run's cost for the run log: web-service requests, including retries."""

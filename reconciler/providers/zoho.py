@@ -114,7 +114,8 @@ class ZohoProvider:
         """This run's cost for the run log: calls Zoho processed, credits, HTTP requests incl. retries."""
         http = self.client.stats.http
         return {"calls": self.client.stats.calls, "credits": self.client.stats.credits,
-                "records": self.client.stats.records_read, "requests": http.requests, "retries": http.retries}
+                "records": self.client.stats.records_read, "requests": http.requests, "retries": http.retries,
+                "metadata_calls": self.client.stats.by_operation.get("fields_metadata", 0)}
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -29,7 +29,12 @@ use external_value;
 use local_mzi\local\input_guard;
 
 /**
- * local_mzi_get_info: plugin version and the limits mzi sizes its batches from.
+ * local_mzi_get_info: plugin version, the limits mzi sizes its batches from, and the site.
+ *
+ * The site part is what mzi checks before it plans: which site this is (saved plans are
+ * bound to it) and the plugin's tables with the columns the site's database has — read
+ * from the database, not from install.xml, so a site whose upgrade has not run shows
+ * its older columns and mzi refuses a spec naming a newer one instead of failing per record.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -47,11 +52,12 @@ class get_info extends external_api {
     }
 
     /**
-     * Plugin information; callable by any user of the service (no capability needed).
+     * Plugin and site information; callable by any user of the service (no capability needed).
      *
-     * @return array component, version, release, maxinputvars, canmanage
+     * @return array component, version, release, maxinputvars, canmanage, siteurl, siteidentifier, tables
      */
     public static function execute(): array {
+        global $CFG;
         $context = \context_system::instance();
         self::validate_context($context);
         $plugin = \core_plugin_manager::instance()->get_plugin_info('local_mzi');
@@ -61,11 +67,38 @@ class get_info extends external_api {
             'release' => $plugin && $plugin->release !== null ? (string)$plugin->release : '',
             'maxinputvars' => input_guard::max_input_vars(),
             'canmanage' => has_capability('local/mzi:manage', $context),
+            'siteurl' => (string)$CFG->wwwroot,
+            'siteidentifier' => (string)get_site_identifier(),
+            'tables' => self::site_tables(),
         ];
     }
 
     /**
-     * Returns: component, version, release, maxinputvars, canmanage.
+     * Each table of the plugin's install.xml that exists, with the columns the database has.
+     *
+     * @return array[] of ['name' => string, 'columns' => string[]]
+     */
+    protected static function site_tables(): array {
+        global $CFG, $DB;
+        require_once($CFG->libdir . '/ddllib.php');
+        $file = new \xmldb_file($CFG->dirroot . '/local/mzi/db/install.xml');
+        if (!$file->fileExists() || !$file->loadXMLStructure()) {
+            return [];
+        }
+        $dbman = $DB->get_manager();
+        $tables = [];
+        foreach ($file->getStructure()->getTables() as $table) {
+            $name = $table->getName();
+            if (!$dbman->table_exists($name)) {
+                continue;
+            }
+            $tables[] = ['name' => $name, 'columns' => array_keys($DB->get_columns($name, false))];
+        }
+        return $tables;
+    }
+
+    /**
+     * Returns: component, version, release, maxinputvars, canmanage, siteurl, siteidentifier, tables.
      *
      * @return external_single_structure
      */
@@ -76,6 +109,18 @@ class get_info extends external_api {
             'release' => new external_value(PARAM_RAW, 'Plugin release'),
             'maxinputvars' => new external_value(PARAM_INT, 'PHP max_input_vars: bounds the batch size'),
             'canmanage' => new external_value(PARAM_BOOL, 'The caller has local/mzi:manage'),
+            'siteurl' => new external_value(PARAM_URL, 'The site\'s wwwroot'),
+            'siteidentifier' => new external_value(PARAM_RAW, 'get_site_identifier(): unique to this site'),
+            'tables' => new external_multiple_structure(
+                new external_single_structure([
+                    'name' => new external_value(PARAM_ALPHANUMEXT, 'Table name, without prefix'),
+                    'columns' => new external_multiple_structure(
+                        new external_value(PARAM_ALPHANUMEXT, 'Column name'),
+                        'Columns the site\'s database has'
+                    ),
+                ]),
+                'The plugin\'s tables as they exist on the site'
+            ),
         ]);
     }
 }

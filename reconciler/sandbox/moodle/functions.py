@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -232,10 +234,34 @@ def record_request_results(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
     return {"results": results}
 
 
+SITE_URL = "http://moodle.sandbox"
+
+
+def site_identifier(conn: sqlite3.Connection) -> str:
+    """``get_site_identifier()``: random, made once per site (Moodle at install, the emulator
+    on first ask), so a reset sandbox is a different site."""
+    conn.execute("INSERT OR IGNORE INTO mdl_config_plugins (plugin, name, value) VALUES ('core', 'siteidentifier', ?)",
+                 (secrets.token_hex(16) + "moodle.sandbox",))
+    row = conn.execute("SELECT value FROM mdl_config_plugins WHERE plugin = 'core' AND name = 'siteidentifier'").fetchone()
+    return str(row[0])
+
+
+def site_tables(ctx: CallContext) -> list[dict[str, Any]]:
+    """Each install.xml table the database has, with the columns it has (``$DB->get_columns``):
+    a site whose upgrade has not run lacks newer columns, and that is what mzi must see."""
+    tables = []
+    for name in sorted(ctx.schema.tables):
+        columns = [str(row[1]) for row in ctx.conn.execute(f"PRAGMA table_info(mdl_{name})")]
+        if columns:
+            tables.append({"name": name, "columns": columns})
+    return tables
+
+
 def get_info(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     version, release = plugin_version()
     return {"component": "local_mzi", "version": version, "release": release,
-            "maxinputvars": ctx.max_input_vars, "canmanage": ctx.can(MANAGE)}
+            "maxinputvars": ctx.max_input_vars, "canmanage": ctx.can(MANAGE),
+            "siteurl": SITE_URL, "siteidentifier": site_identifier(ctx.conn), "tables": site_tables(ctx)}
 
 
 def site_info(registry: dict[str, WsFunction]) -> Any:
@@ -245,7 +271,7 @@ def site_info(registry: dict[str, WsFunction]) -> Any:
         return {
             "sitename": "ABC Horizon (sandbox)", "username": user["username"], "firstname": user["firstname"],
             "lastname": user["lastname"], "fullname": f"{user['firstname']} {user['lastname']}", "lang": "en",
-            "userid": ctx.userid, "siteurl": "http://moodle.sandbox", "userpictureurl": "",
+            "userid": ctx.userid, "siteurl": SITE_URL, "userpictureurl": "",
             "functions": [{"name": n, "version": str(version) if n.startswith("local_mzi_") else "2022112800"}
                           for n in sorted(registry)],
             "downloadfiles": 0, "uploadfiles": 0, "release": "4.1 (Build: sandbox)", "version": "2022112800",
@@ -301,7 +327,10 @@ def _other_functions() -> list[WsFunction]:
                    Single({"results": _result_desc()}), record_request_results, is_write=True, records_param="results"),
         WsFunction("local_mzi_get_info", Single({}),
                    Single({"component": _v(PARAM_RAW), "version": _v(PARAM_INT), "release": _v(PARAM_RAW),
-                           "maxinputvars": _v(PARAM_INT), "canmanage": _v(PARAM_BOOL)}),
+                           "maxinputvars": _v(PARAM_INT), "canmanage": _v(PARAM_BOOL),
+                           "siteurl": _v(PARAM_RAW), "siteidentifier": _v(PARAM_RAW),
+                           "tables": Multiple(Single({"name": _v(PARAM_RAW, "table name, without prefix"),
+                                                      "columns": Multiple(_v(PARAM_RAW, "column name"))}))}),
                    get_info, capabilities=()),
         WsFunction("core_user_create_users", Single({"users": Multiple(user_params)}),
                    Multiple(Single({"id": _v(PARAM_INT), "username": _v(PARAM_RAW)})),
