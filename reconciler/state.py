@@ -186,3 +186,8 @@ class StateStore:
     def set_watermark(self, kind: str, when: datetime) -> None:
         self._db.execute("INSERT INTO watermarks(kind, at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET at = excluded.at",
                          (kind, when.isoformat()))
+
+    def clear_watermarks(self) -> None:
+        """Forget every watermark: the next read is a full one (after `mzi sandbox reset`,
+        the new school's data has nothing to do with where the old one's reads got to)."""
+        self._db.execute("DELETE FROM watermarks")
