@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__, commands
-from .config import load_config
+from .config import CONFIG_ENV, Config, describe_source, load_config
 from .errors import MziError
 from .model import Address
 from .plan import Plan
@@ -32,15 +32,39 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+class ApplyCancelled(MziError):
+    """The operator answered anything but ``yes``: not a failure of mzi, but exit 1 as Terraform."""
+
+
 def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ApplyCancelled:
+            click.echo("\nApply cancelled.", err=True)
+            sys.exit(1)
         except MziError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             sys.exit(1)
+        except OSError as exc:
+            # Last resort for the environment (permissions, full disk, vanished folders) on a
+            # path not yet given its own message; any other exception is a bug and keeps its traceback.
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.secho(f"Error: {exc.strerror or exc}{where}", fg="red", err=True)
+            sys.exit(1)
     return wrapper
+
+
+def _config(ctx: click.Context) -> Config:
+    """The configuration, loaded once per command and always named on stderr, so a run in
+    the wrong folder is visible instead of quietly planning the embedded sandbox."""
+    obj = ctx.find_root().obj
+    if obj.get("config") is None:
+        obj["config"] = load_config(obj["config_path"])
+        click.echo(describe_source(obj["config"]), err=True)
+    config: Config = obj["config"]
+    return config
 
 
 def _addresses(values: tuple[str, ...]) -> list[Address]:
@@ -54,11 +78,11 @@ def _colour(ctx: click.Context, no_color: bool) -> bool:
 @click.group()
 @click.version_option(__version__, prog_name="mzi")
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Configuration file (default: ./mzi.toml, else built-in sandbox defaults).")
+              help=f"Configuration file (default: ${CONFIG_ENV}, else ./mzi.toml, else built-in sandbox defaults).")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Reconcile Zoho CRM (desired state) with Moodle (actual state)."""
-    ctx.obj = {"config_path": config_path}
+    ctx.obj = {"config_path": config_path, "config": None}
 
 
 target_option = click.option("--target", "targets", multiple=True, metavar="ADDR",
@@ -83,16 +107,22 @@ changed_only_option = click.option(
 def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], out: Path | None,
          detailed_exitcode: bool, as_json: bool, changed_only: bool, no_color: bool) -> None:
     """Read both systems and show what apply would change."""
+    if out is not None:
+        _check_writable(out)
+    types: dict[str, dict[str, str]] = {}
+
     async def go() -> commands.Outcome:
-        async with commands.workspace(ctx.obj["config_path"]) as ws:
+        async with commands.workspace(config=_config(ctx)) as ws:
+            types.update(field_types(ws.specs))
             return await commands.plan(ws, _addresses(targets), kinds, changed_only=changed_only)
 
     outcome = _run(go())
-    click.echo(render_json(outcome.plan) if as_json else render_text(outcome.plan, colour=_colour(ctx, no_color)), nl=False)
+    click.echo(render_json(outcome.plan, types) if as_json else render_text(outcome.plan, colour=_colour(ctx, no_color)),
+               nl=False)
     _print_usage(outcome)
     if out is not None:
-        outcome.plan.save(out)
-        click.echo(f"\nSaved the plan to {out}. To carry it out exactly: mzi apply {out}")
+        _save(outcome.plan, out)
+        click.echo(f"\nSaved the plan to {out}. To carry it out exactly: mzi apply {out}", err=as_json)  # JSON stays parseable
     _exit_if_unreadable(outcome)
     if detailed_exitcode and outcome.plan.summary.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -129,12 +159,12 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
         click.echo(render_text(the_plan, colour=colour), nl=False)
         if auto_approve or saved is not None:
             return True
-        if not sys.stdin.isatty():
-            raise MziError("apply needs confirmation: run it in a terminal or pass --auto-approve")
-        return click.confirm("\nDo you want to perform these actions?", default=False)
+        if not _approved():
+            raise ApplyCancelled("apply cancelled")
+        return True
 
     async def go() -> commands.Outcome:
-        async with commands.workspace(ctx.obj["config_path"]) as ws:
+        async with commands.workspace(config=_config(ctx)) as ws:
             return await commands.apply(ws, saved, _addresses(targets), allow_mass_delete=allow_mass_delete,
                                         confirm=confirm, changed_only=changed_only)
 
@@ -148,6 +178,43 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
     _print_usage(outcome)
     if outcome.failed:
         sys.exit(1)
+
+
+def _approved() -> bool:
+    """Terraform's question: only exactly ``yes`` approves, typed or piped (``echo yes | mzi apply``).
+
+    A pipe that ends without an answer (EOF) cancels, so cron without --auto-approve never writes.
+    """
+    click.echo("\nDo you want to perform these actions?\n"
+               "  mzi will perform the actions described above.\n"
+               "  Only 'yes' will be accepted to approve.\n")
+    if sys.stdin.isatty():
+        answer = click.prompt("  Enter a value", default="", show_default=False)
+    else:
+        click.echo("  Enter a value: ", nl=False)
+        answer = sys.stdin.readline().rstrip("\r\n")
+        click.echo()
+    return str(answer) == "yes"
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse a plan file that cannot be written before reading both systems, not after."""
+    if out.is_dir():
+        raise MziError(f"--out {out} is a directory; name the plan file, e.g. --out {out / 'mzi.plan'}")
+    if not out.parent.is_dir():
+        raise MziError(f"--out {out}: folder {out.parent} does not exist; create it or pick another path")
+
+
+def _save(the_plan: Plan, out: Path) -> None:
+    try:
+        the_plan.save(out)
+    except OSError as exc:
+        raise MziError(f"cannot write the plan to {out}: {exc.strerror}") from exc
+
+
+def field_types(specs: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each kind's field types, for the JSON view (datetimes shown as ISO)."""
+    return {kind: {name: f.type for name, f in spec.fields.items()} for kind, spec in specs.items()}
 
 
 def _print_usage(outcome: commands.Outcome) -> None:
@@ -183,7 +250,12 @@ def _print_results(outcome: commands.Outcome) -> None:
 def show(ctx: click.Context, planfile: Path, as_json: bool, no_color: bool) -> None:
     """Print a saved plan."""
     saved = Plan.load(planfile)
-    click.echo(render_json(saved) if as_json else render_text(saved, colour=_colour(ctx, no_color)), nl=False)
+    if as_json:
+        from .specs import load_specs
+
+        click.echo(render_json(saved, field_types(load_specs(_config(ctx).specs_dir))), nl=False)
+    else:
+        click.echo(render_text(saved, colour=_colour(ctx, no_color)), nl=False)
 
 
 @main.command()
@@ -195,7 +267,7 @@ def doctor(ctx: click.Context, no_color: bool) -> None:
     from .doctor import Check, run_checks
 
     async def go() -> list[Check]:
-        async with commands.workspace(ctx.obj["config_path"]) as ws:
+        async with commands.workspace(config=_config(ctx)) as ws:
             return await run_checks(ws)
 
     checks = _run(go())
@@ -220,7 +292,7 @@ def sandbox() -> None:
 
 
 def _sandbox(ctx: click.Context) -> Any:
-    config = load_config(ctx.find_root().obj["config_path"])
+    config = _config(ctx)
     return commands.open_sandbox(config), config
 
 
@@ -229,13 +301,26 @@ def _sandbox(ctx: click.Context) -> Any:
 @reports_errors
 def sandbox_reset(ctx: click.Context) -> None:
     """Throw away the sandbox's data and generate the demo school again."""
-    config = load_config(ctx.find_root().obj["config_path"])
+    config = _config(ctx)
     from .sandbox import Sandbox
 
     box = Sandbox.from_config(config)
     box.reset()
+    _forget_watermarks(config)
     click.echo(f"Sandbox reset: demo school with {config.sandbox.students} students (seed {config.sandbox.seed}) "
                f"in {config.sandbox_dir}.")
+
+
+def _forget_watermarks(config: Config) -> None:
+    """The new school's records are all "changed" relative to the old school's watermarks;
+    kept, they would make `plan --changed-only` answer "No changes." after a reset."""
+    from .state import StateStore
+
+    store = StateStore(config.state_db)
+    try:
+        store.clear_watermarks()
+    finally:
+        store.close()
 
 
 @sandbox.command("edit")
@@ -292,7 +377,7 @@ def zoho() -> None:
 def zoho_watch(ctx: click.Context, notify_url: str | None) -> None:
     """Enable or renew Zoho notification channels for the modules mzi reads."""
     async def go() -> list[Any]:
-        async with commands.workspace(ctx.find_root().obj["config_path"]) as ws:
+        async with commands.workspace(config=_config(ctx)) as ws:
             return await commands.zoho_watch(ws, notify_url)
 
     actions = _run(go())
@@ -312,7 +397,7 @@ def state() -> None:
 
 
 @state.command("runs")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @reports_errors
@@ -320,7 +405,7 @@ def state_runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent plan/apply runs."""
     from .state import StateStore
 
-    store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)
+    store = StateStore(_config(ctx).state_db)
     runs = store.runs(limit)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in runs], indent=2))
@@ -339,7 +424,7 @@ def state_unlock(ctx: click.Context) -> None:
     """Clear the record of who holds the apply lock (the lock itself dies with its holder)."""
     from .state import StateStore
 
-    store = StateStore(load_config(ctx.find_root().obj["config_path"]).state_db)
+    store = StateStore(_config(ctx).state_db)
     click.echo("Lock record cleared." if store.force_unlock() else "No lock record was left.")
 
 

@@ -4,6 +4,11 @@ The default ``mzi.toml`` points both systems at the embedded sandbox so ``mzi pl
 works on a fresh clone. Switching a system to ``backend = "live"`` makes its secrets
 mandatory; they are read from environment variables (never from the file) and a missing
 one is named in the error.
+
+Which file is in use is never silent: :func:`describe_source` says it (the CLI prints it
+on stderr), because a cron job started in the wrong folder would otherwise "succeed"
+against the embedded sandbox forever. For the same reason a sandbox on one side and a
+live system on the other is refused unless the file says ``allow_mixed_backends = true``.
 """
 
 from __future__ import annotations
@@ -107,14 +112,36 @@ class SafetySettings(_Section):
     max_delete_floor: int = Field(10, ge=0, description="deletes always allowed up to this many per kind")
 
 
+#: the environment variable naming the configuration file when -c is not given
+CONFIG_ENV = "MZI_CONFIG"
+
+
 class Config(_Section):
     state_dir: Path = Path("state")
     specs_dir: Path | None = None
+    allow_mixed_backends: bool = Field(
+        False, description="allow one system on the sandbox and the other live (a test site is a real use)")
     zoho: ZohoSettings = ZohoSettings()
     moodle: MoodleSettings = MoodleSettings()
     sandbox: SandboxSettings = SandboxSettings()
     safety: SafetySettings = SafetySettings()
     path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _backends_match(self) -> "Config":
+        """Sandbox on one side and live on the other mixes a demo school with real data:
+        sandbox Zoho would push invented students into a real Moodle, and live Zoho with a
+        sandbox Moodle copies real personal data into a local emulator and can write
+        emulator ids back into real Zoho records. Either needs saying on purpose."""
+        zoho, moodle = self.zoho.backend, self.moodle.backend
+        if zoho != moodle and not self.allow_mixed_backends:
+            raise ValueError(
+                f"[zoho] backend is {zoho!r} but [moodle] backend is {moodle!r}: mzi would "
+                + ("push the demo school into a real Moodle" if zoho == "sandbox"
+                   else "copy real Zoho data into the emulator and may write emulator ids back to Zoho")
+                + "; set both backends alike, or put allow_mixed_backends = true at the top of the file "
+                  "if this is intended")
+        return self
 
     @property
     def sandbox_dir(self) -> Path:
@@ -138,30 +165,78 @@ def _resolve(base: Path, value: Path | None) -> Path | None:
     return value if value.is_absolute() else (base / value)
 
 
+def _read(path: Path) -> str:
+    """The file's text; a folder, an unreadable or a non-UTF-8 file is a ConfigError."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; pass the configuration file itself, e.g. -c {path / 'mzi.toml'}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+
+
+def _validated(path: Path, data: dict[str, object]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
+        raise ConfigError(f"{path}: {details}") from None
+
+
+def _problem(loc: tuple[int | str, ...], msg: str) -> str:
+    msg = msg.removeprefix("Value error, ")
+    return f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
+
+
+def _check_paths(path: Path, config: Config) -> None:
+    """Paths in the file that cannot be what they name fail here, naming the key."""
+    for key, value in (("state_dir", config.state_dir), ("specs_dir", config.specs_dir)):
+        if value is None:
+            continue
+        blocker = next((p for p in (value, *value.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise ConfigError(f"{path}: {key} = {str(value)!r}: {blocker} is a file, not a directory")
+
+
+def default_config_path() -> Path | None:
+    """``$MZI_CONFIG`` when set, else None (meaning ``./mzi.toml`` if there is one)."""
+    value = os.environ.get(CONFIG_ENV, "").strip()
+    return Path(value) if value else None
+
+
 def load_config(path: Path | None = None) -> Config:
-    """Read ``path`` (default ``./mzi.toml``; built-in defaults when there is none).
+    """Read ``path`` (default ``$MZI_CONFIG``, else ``./mzi.toml``; built-in defaults when there is none).
 
     Relative paths inside the file are relative to the file, so ``mzi -c /etc/mzi.toml``
     behaves the same from any working directory.
     """
+    path = path or default_config_path()
     explicit = path is not None
-    path = path or Path("mzi.toml")
+    path = (path or Path("mzi.toml")).absolute()  # messages name the file wherever cron ran
     if not path.exists():
         if explicit:
             raise ConfigError(f"{path}: no such configuration file")
         return Config()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {details}") from None
+    config = _validated(path, data)
     base = path.resolve().parent
-    return config.model_copy(update={
-        "path": path,
+    config = config.model_copy(update={
+        "path": path.resolve(),
         "state_dir": _resolve(base, config.state_dir),
         "specs_dir": _resolve(base, config.specs_dir),
     })
+    _check_paths(path, config)
+    return config
+
+
+def describe_source(config: Config) -> str:
+    """One line saying which configuration is in use, for stderr of every command."""
+    if config.path is not None:
+        return f"Using configuration {config.path}"
+    return (f"No mzi.toml in {Path.cwd()}: using the embedded sandbox (built-in defaults); "
+            f"pass -c FILE or set {CONFIG_ENV}")

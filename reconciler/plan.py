@@ -141,11 +141,17 @@ class Plan:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise PlanError(f"{path}: cannot read plan file: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise PlanError(f"{path}: not a plan file (not UTF-8 text)") from None
         except json.JSONDecodeError as exc:
             raise PlanError(f"{path}: not a plan file (invalid JSON at line {exc.lineno})") from exc
+        if not isinstance(data, dict):
+            raise PlanError(f"{path}: not a plan file (JSON {type(data).__name__}, not an object)")
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            raise PlanError(f"{path}: not a plan file (missing {exc})") from exc
+        except (AttributeError, TypeError, ValueError) as exc:
             raise PlanError(f"{path}: not a plan file ({exc})") from exc
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -35,7 +36,7 @@ def shown(value: Any, sensitive: bool, field_type: str = "string") -> str:
     if value is None:
         return "null"
     if field_type == "datetime" and isinstance(value, int):
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(_iso(value))
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, str):
@@ -98,18 +99,41 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
     return _environment(colour).get_template("plan.txt.j2").render(plan=plan)
 
 
-def render_json(plan: Plan) -> str:
-    """Machine-readable plan; sensitive values are masked here too.
+def render_json(plan: Plan, field_types: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Machine-readable plan; sensitive values are masked here too, datetimes in ISO UTC.
 
-    Masks a deep copy: the plan itself still carries the real values it must write.
+    Works on a deep copy: the plan itself (and a saved plan file) keeps the real values it
+    must write. ``field_types`` (kind → field → spec type) names the datetime fields of
+    ``after`` that no delta describes, such as the ``compare = false`` riders of an update.
     """
     data = copy.deepcopy(plan.to_dict())
     for change in data["changes"]:
+        types = _types_of(change, field_types)
         for delta in change["deltas"]:
             if delta["sensitive"]:
                 delta["old"] = SENSITIVE if delta["old"] is not None else None
                 delta["new"] = SENSITIVE if delta["new"] is not None else None
+            elif delta["type"] == "datetime":
+                delta["old"], delta["new"] = _iso(delta["old"]), _iso(delta["new"])
         if change["after"]:
-            for name in [d["name"] for d in change["deltas"] if d["sensitive"]]:
-                change["after"][name] = SENSITIVE
-    return json.dumps(data, indent=2, ensure_ascii=False)
+            sensitive = {d["name"] for d in change["deltas"] if d["sensitive"]}
+            for name, value in change["after"].items():
+                if name in sensitive:
+                    change["after"][name] = SENSITIVE
+                elif types.get(name) == "datetime":
+                    change["after"][name] = _iso(value)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _types_of(change: dict[str, Any], field_types: Mapping[str, Mapping[str, str]] | None) -> dict[str, str]:
+    kind = change["address"].partition(".")[0]
+    types = dict((field_types or {}).get(kind, {}))
+    types.update({d["name"]: d["type"] for d in change["deltas"]})
+    return types
+
+
+def _iso(value: Any) -> Any:
+    """Unix seconds → ``2026-07-08T03:16:14Z``; anything else (null, already text) as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value

@@ -206,3 +206,8 @@ class StateStore:
         self._db.execute("INSERT INTO field_metadata(module, fetched_at, body) VALUES (?, ?, ?) "
                          "ON CONFLICT(module) DO UPDATE SET fetched_at = excluded.fetched_at, body = excluded.body",
                          (module, fetched_at.isoformat(), json.dumps(fields, sort_keys=True)))
+
+    def clear_watermarks(self) -> None:
+        """Forget every watermark: the next read is a full one (after `mzi sandbox reset`,
+        the new school's data has nothing to do with where the old one's reads got to)."""
+        self._db.execute("DELETE FROM watermarks")

@@ -17,6 +17,8 @@ import asyncio
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,27 @@ KNOWN_MODULES = {
 
 class SandboxError(MziError):
     """A sandbox command cannot do what was asked (unknown record, field or value)."""
+
+
+#: SQLite result codes that mean the environment, not the code: read-only, cannot open,
+#: I/O error, disk full, no permission, not a database, corrupt, locked by another process
+_ENVIRONMENT_CODES = {8, 14, 10, 13, 3, 26, 11, 5}
+
+
+@contextmanager
+def _environment_errors(directory: Path, doing: str) -> Iterator[None]:
+    """A read-only, missing or full sandbox folder is the user's to fix, so it becomes a
+    SandboxError naming the folder; other SQLite errors are bugs and keep their traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise SandboxError(f"cannot {doing} in {directory}: {exc.strerror} ({exc.filename}); "
+                           "check the permissions of state_dir in mzi.toml or pick another") from exc
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _ENVIRONMENT_CODES:
+            raise
+        raise SandboxError(f"cannot {doing} in {directory}: {exc}; "
+                           "check the permissions of state_dir in mzi.toml or pick another") from exc
 
 
 class Sandbox:
@@ -100,12 +123,13 @@ class Sandbox:
     def reset(self) -> None:
         """Throw away both databases and install the demo school again."""
         self._close_apps()
-        for name in (ZOHO_DB, MOODLE_DB, MARKER):
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
-        install(self.directory, generate(self.students, self.seed, blocked_example=self.blocked_example))
-        marker = {"students": self.students, "seed": self.seed, "blocked_example": self.blocked_example}
-        (self.directory / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
+        with _environment_errors(self.directory, "reset the sandbox"):
+            for name in (ZOHO_DB, MOODLE_DB, MARKER):
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
+            install(self.directory, generate(self.students, self.seed, blocked_example=self.blocked_example))
+            marker = {"students": self.students, "seed": self.seed, "blocked_example": self.blocked_example}
+            (self.directory / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
 
     def destroy(self) -> None:
         """Remove the directory altogether (tests, `mzi sandbox reset --hard`)."""
@@ -126,7 +150,8 @@ class Sandbox:
     def zoho_app(self) -> "Starlette":
         if self._zoho_app is None:
             self.ensure()
-            self._zoho_app = create_zoho_app(self.zoho_db)
+            with _environment_errors(self.directory, "open the Zoho emulator's database"):
+                self._zoho_app = create_zoho_app(self.zoho_db)
         return self._zoho_app
 
     def moodle_app(self) -> "Starlette":
@@ -134,7 +159,8 @@ class Sandbox:
             from .moodle.app import create_app as create_moodle_app
 
             self.ensure()
-            self._moodle_app = create_moodle_app(self.moodle_db, max_input_vars=self.max_input_vars)
+            with _environment_errors(self.directory, "open the Moodle emulator's database"):
+                self._moodle_app = create_moodle_app(self.moodle_db, max_input_vars=self.max_input_vars)
         return self._moodle_app
 
     def zoho_transport(self) -> httpx.AsyncBaseTransport:

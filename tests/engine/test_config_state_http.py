@@ -35,7 +35,7 @@ def test_unknown_config_key_is_refused(tmp_path: Path) -> None:
 
 def test_live_moodle_without_token_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "mzi.toml"
-    path.write_text('[moodle]\nbackend = "live"\nurl = "https://moodle.example"\n', encoding="utf-8")
+    path.write_text('allow_mixed_backends = true\n[moodle]\nbackend = "live"\nurl = "https://moodle.example"\n', encoding="utf-8")
     monkeypatch.delenv("MZI_MOODLE_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="MZI_MOODLE_TOKEN"):
         load_config(path).moodle.token()

@@ -108,7 +108,7 @@ def test_broken_spec_exits_1_naming_file_kind_and_field(workspace: Workspace) ->
 
 def test_unreachable_moodle_exits_1_and_records_nothing(workspace: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("MZI_MOODLE_TOKEN", "x")
-    workspace.config.write_text(workspace.config.read_text()
+    workspace.config.write_text("allow_mixed_backends = true\n" + workspace.config.read_text()
                                 + '\n[moodle]\nbackend = "live"\nurl = "http://127.0.0.1:9"\nmax_retries = 1\ntimeout_seconds = 2\n',
                                 encoding="utf-8")
     result = workspace.run("apply", "--auto-approve")

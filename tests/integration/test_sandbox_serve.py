@@ -78,7 +78,7 @@ def test_served_emulators_answer_like_zoho_and_moodle(served: tuple[Path, int, i
 
 def test_mzi_plans_and_applies_against_moodle_over_real_http(served: tuple[Path, int, int]) -> None:
     config, _, moodle_port = served
-    config.write_text(config.read_text() + f'[moodle]\nbackend = "live"\nurl = "http://127.0.0.1:{moodle_port}"\n',
+    config.write_text("allow_mixed_backends = true\n" + config.read_text() + f'[moodle]\nbackend = "live"\nurl = "http://127.0.0.1:{moodle_port}"\n',
                       encoding="utf-8")
     env = {**os.environ, "MZI_MOODLE_TOKEN": SANDBOX_TOKEN}
     mzi = [sys.executable, "-m", "reconciler.cli", "-c", str(config)]

@@ -82,7 +82,7 @@ def test_a_plan_made_by_another_mzi_version_is_refused(workspace: Workspace) -> 
 
 
 def test_the_plan_header_names_both_endpoints(workspace: Workspace) -> None:
-    shown = workspace.run("plan", "--no-color").output
+    shown = workspace.run("plan", "--no-color").stdout
     first = shown.splitlines()[0]
     assert first.startswith("Zoho: embedded sandbox (") and "→ Moodle: embedded sandbox (" in first, first
 
