@@ -5,8 +5,9 @@ Reads page ``local_mzi_get_<table>``; writes go in batches to
 PHP's ``max_input_vars`` because PHP silently drops what is over it (the plugin catches
 that through ``count``, sent first so it is never the variable that gets dropped). One
 Moodle call carries many records; batches run concurrently, bounded by the client's
-concurrency, each to its own outcome (``reconciler.batches``). Per-record failures come back as failed Results; a Moodle exception envelope
-fails the call (:class:`MoodleError`, or :class:`MoodleAuthError` for a bad token).
+concurrency, each to its own outcome (``reconciler.batches``). Per-record failures come
+back as failed Results; a Moodle exception envelope fails its call (:class:`MoodleError`,
+or :class:`MoodleAuthError` for a bad token), and so that batch's records.
 """
 
 from __future__ import annotations
