@@ -1,7 +1,8 @@
 """The `mzi` command line: a thin click shell over ``commands.py``.
 
 Exit codes follow Terraform: 0 success (and, with ``--detailed-exitcode``, no changes),
-1 error, 2 changes present (``--detailed-exitcode`` only). Every :class:`MziError` is
+1 error, 2 changes present (``--detailed-exitcode`` only); an apply stopped by Ctrl-C
+exits 130, like any command a shell saw interrupted. Every :class:`MziError` is
 printed as one ``Error:`` line on stderr with exit 1; nothing else decides exit codes.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__, commands
+from .batches import Gate
 from .config import CONFIG_ENV, Config, describe_source, load_config
 from .errors import MziError
 from .model import Address
@@ -26,6 +30,7 @@ from .render import render_json, render_text
 
 T = TypeVar("T")
 EXIT_CHANGES = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -114,6 +119,7 @@ def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], o
     async def go() -> commands.Outcome:
         async with commands.workspace(config=_config(ctx)) as ws:
             types.update(field_types(ws.specs))
+            _warn_interrupted(ws)
             return await commands.plan(ws, _addresses(targets), kinds, changed_only=changed_only)
 
     outcome = _run(go())
@@ -154,21 +160,30 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
         raise MziError("a saved plan already fixes what it changes; drop --target/--changed-only or plan again")
     saved = Plan.load(planfile) if planfile is not None else None
     colour = _colour(ctx, no_color)
+    ctrl_c = _CtrlC()
 
     def confirm(the_plan: Plan) -> bool:
         click.echo(render_text(the_plan, colour=colour), nl=False)
-        if auto_approve or saved is not None:
-            return True
-        if not _approved():
+        if not (auto_approve or saved is not None) and not _approved():
             raise ApplyCancelled("apply cancelled")
+        ctrl_c.arm()  # writes start now: from here Ctrl-C stops after the batches in flight
         return True
 
     async def go() -> commands.Outcome:
         async with commands.workspace(config=_config(ctx)) as ws:
-            return await commands.apply(ws, saved, _addresses(targets), allow_mass_delete=allow_mass_delete,
-                                        confirm=confirm, changed_only=changed_only)
+            _warn_interrupted(ws)
+            try:
+                return await commands.apply(ws, saved, _addresses(targets), allow_mass_delete=allow_mass_delete,
+                                            confirm=confirm, changed_only=changed_only, gate=ctrl_c.gate)
+            finally:
+                ctrl_c.disarm()
 
-    outcome = _run(go())
+    try:
+        outcome = _run(go())
+    except asyncio.CancelledError:  # the second Ctrl-C
+        click.echo("Aborted. Batches that were answered are in the run log (mzi state runs); "
+                   "run mzi plan to see what is left.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not outcome.plan.applicable():
         click.echo(render_text(outcome.plan, colour=colour), nl=False)
         _print_usage(outcome)
@@ -176,6 +191,8 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
         return
     _print_results(outcome)
     _print_usage(outcome)
+    if outcome.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
     if outcome.failed:
         sys.exit(1)
 
@@ -217,6 +234,47 @@ def field_types(specs: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {kind: {name: f.type for name, f in spec.fields.items()} for kind, spec in specs.items()}
 
 
+class _CtrlC:
+    """Ctrl-C during the writes: the first stops cleanly, the second aborts.
+
+    The first press closes the gate — no new batch starts, the ones in flight finish and
+    are logged, and the run ends ``interrupted``. The second cancels the command at once;
+    the write-ahead run log still holds every batch that was answered.
+    """
+
+    def __init__(self) -> None:
+        self.gate = Gate()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._previous: Any = None
+
+    def arm(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._previous = signal.getsignal(signal.SIGINT)
+        self._loop.add_signal_handler(signal.SIGINT, self._pressed)
+
+    def disarm(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._previous)  # asyncio.run's own handler, for the rest
+            self._loop = None
+
+    def _pressed(self) -> None:
+        if self.gate.interrupted and self._task is not None:
+            self._task.cancel()
+            return
+        self.gate.interrupt()
+        click.echo("\nStopping after the batches in flight (Ctrl-C again to abort at once)...", err=True)
+
+
+def _warn_interrupted(ws: commands.Workspace) -> None:
+    for line in commands.interrupted_runs(ws):
+        click.secho(f"Warning: {line}", fg="yellow", err=True)
+
+
 def _print_usage(outcome: commands.Outcome) -> None:
     """API cost on stderr, so stdout stays a clean plan (or JSON) for pipes."""
     parts = []
@@ -232,13 +290,23 @@ def _print_usage(outcome: commands.Outcome) -> None:
 
 
 def _print_results(outcome: commands.Outcome) -> None:
+    not_attempted = outcome.not_attempted
     for result in outcome.results:
-        if not result.ok:
+        if not result.ok and result.status != "skipped":
             click.echo(f"  {result.action.value} {result.address}: {result.status}: {result.error}")
-    done = sum(1 for r in outcome.results if r.ok)
+    if not_attempted:  # one line, not one per record: they share a reason or two
+        reasons = sorted({r.error.removeprefix("not attempted: ") for r in not_attempted})
+        click.echo(f"  {len(not_attempted)} not attempted: " + "; ".join(reasons[:3])
+                   + (f" (and {len(reasons) - 3} more reasons)" if len(reasons) > 3 else ""))
+    if outcome.interrupted:
+        click.echo(f"\nInterrupted: {outcome.written} changes written, {len(not_attempted)} not attempted; "
+                   f"run {outcome.run_id} recorded. Run mzi plan to see what is left.")
+        return
     blocked = sum(1 for r in outcome.results if r.status == "blocked")
-    click.echo(f"\nApply complete! {done} succeeded, {len(outcome.failed)} failed, {blocked} blocked."
-               f" (run {outcome.run_id})")
+    errors = len(outcome.failed) - len(not_attempted)
+    click.echo(f"\nApply complete! {outcome.written} succeeded, {errors} failed, "
+               + (f"{len(not_attempted)} not attempted, " if not_attempted else "")
+               + f"{blocked} blocked. (run {outcome.run_id})")
 
 
 @main.command()
@@ -410,11 +478,24 @@ def state_runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in runs], indent=2))
         return
+    if runs:
+        click.echo(f"{'run':>5}  {'finished (UTC)':<25} {'cmd':<6} {'planned':<18} {'calls':<26} status")
     for r in runs:
-        status = "ok" if r.ok else f"FAILED: {r.error}"
         counts = " ".join(f"{v}{k[0]}" for k, v in r.summary.items() if k in ("create", "update", "delete", "blocked"))
         api = ", ".join(f"{system} {n.get('calls', n.get('requests', 0))}" for system, n in r.summary.get("api", {}).items())
-        click.echo(f"{r.id:>5}  {r.finished}  {r.command:<6} {counts:<18} calls: {api or '-':<20} {status}")
+        click.echo(f"{r.id:>5}  {r.finished or '-':<25} {r.command:<6} {counts or '-':<18} {api or '-':<26} {_run_status(r)}")
+
+
+def _run_status(run: Any) -> str:
+    """What became of a run, with what it wrote: the first thing to know after a crash."""
+    wrote = f"{run.writes} written" if run.command == "apply" else ""
+    if run.status == "interrupted":
+        return f"INTERRUPTED after {run.writes} writes"
+    if run.status == "running":
+        return f"running ({run.writes} written so far)"
+    if run.status == "failed":
+        return f"FAILED: {run.error}" + (f" ({wrote})" if run.writes else "")
+    return f"ok, {wrote}" if wrote else "ok"
 
 
 @state.command("unlock")

@@ -7,6 +7,7 @@ specs, state store, and the two providers (sandbox or live), opened once per com
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import preflight
+from .batches import Gate
 from .config import Config, load_config
 from .engine import Engine, Safety
 from .errors import MziError, PlanError
@@ -22,7 +24,7 @@ from .model import Action, Address, Result
 from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
 from .specs import Spec, load_specs
-from .state import StateStore
+from .state import FAILED, INTERRUPTED, OK, StateStore
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -36,10 +38,19 @@ class Outcome:
     results: list[Result] = field(default_factory=list)
     run_id: int | None = None
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def failed(self) -> list[Result]:
         return [r for r in self.results if not r.ok and r.status != "blocked"]
+
+    @property
+    def written(self) -> int:
+        return sum(1 for r in self.results if r.ok)
+
+    @property
+    def not_attempted(self) -> list[Result]:
+        return [r for r in self.results if r.status == "skipped"]
 
 
 @dataclass
@@ -224,11 +235,14 @@ async def apply(
     allow_mass_delete: bool = False,
     confirm: Any = None,
     changed_only: bool = False,
+    gate: Gate | None = None,
 ) -> Outcome:
     """Plan (or take a saved plan), confirm, and apply under the apply lock.
 
     ``confirm`` is called with the plan when there is something to do; returning False
-    cancels (the interactive prompt lives in the CLI, not here).
+    cancels (the interactive prompt lives in the CLI, not here). The run is logged ahead
+    of the writes, batch by batch; ``gate`` is how the caller stops it (Ctrl-C): the
+    batches in flight finish, and the run is recorded ``interrupted``.
     """
     started = _started()
     succeeded = [False]
@@ -249,16 +263,28 @@ async def apply(
             return Outcome(the_plan, _blocked_results(the_plan), usage=usage(ws))
         if confirm is not None and not confirm(the_plan):
             raise MziError("apply cancelled; nothing was changed")
+        gate = gate if gate is not None else Gate()
+        run_id = ws.state.begin_run("apply", started, the_plan.targets, _summary(the_plan, ws))
         try:
-            results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete)
+            results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete,
+                                            on_results=functools.partial(ws.state.record_results, run_id), gate=gate)
         except MziError as exc:
-            ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), [], False, str(exc))
+            ws.state.finish_run(run_id, FAILED, _summary(the_plan, ws), str(exc))
+            raise
+        except BaseException:  # a second Ctrl-C, or the task cancelled: what landed is logged already
+            ws.state.finish_run(run_id, INTERRUPTED, _summary(the_plan, ws), "aborted")
             raise
         ok = all(r.ok or r.status == "blocked" for r in results)
         succeeded[0] = ok  # a blocked record waits for its parent, not for a re-read of everything
-        run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws), results, ok,
-                                     "" if ok else _unreadable_error(the_plan))
-    return Outcome(the_plan, results, run_id, usage(ws))
+        status = INTERRUPTED if gate.interrupted else OK if ok else FAILED
+        ws.state.finish_run(run_id, status, _summary(the_plan, ws), "" if ok else _unreadable_error(the_plan))
+    return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted)
+
+
+def interrupted_runs(ws: Workspace) -> list[str]:
+    """One warning per apply that died mid-run since anyone last looked (each told once)."""
+    return [f"run {run.id} was interrupted after {run.writes} writes; the plan below reads both systems fresh, "
+            "so it shows what is left" for run in ws.state.reap_interrupted()]
 
 
 def _blocked_results(the_plan: Plan) -> list[Result]:

@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .batches import Gate, ResultSink, not_attempted
 from .diff import Known, compared_fingerprint, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .model import Action, Address, Change, Record, Result
@@ -308,52 +309,93 @@ class Engine:
                 return Address(dep.kind, str(value))
         return None
 
-    async def _apply_group(self, kind: str, changes: list[Change], failed: set[Address]) -> tuple[list[Result], str]:
-        """Apply one kind's changes; returns results and, when the backend became
-        unavailable (retries exhausted), why — the caller then stops and skips the rest."""
-        results: list[Result] = []
+    async def _apply_group(self, kind: str, changes: list[Change], failed: set[Address], log: "_Reported",
+                           gate: Gate) -> None:
+        """Apply one kind's changes; every outcome goes to ``log`` as it lands.
+
+        A change whose parent failed in this apply is skipped. The provider reports per
+        batch; a provider that raised reported nothing for the changes it never sent, so
+        those are failed here — and a transient failure closes the gate for later groups.
+        """
         ready: list[Change] = []
-        unavailable = ""
         for change in changes:
             parent = self._failed_parent(change, failed)
             if parent is not None:
-                results.append(Result(change.address, change.action, False, "skipped", f"{parent} failed in this apply"))
+                log([Result(change.address, change.action, False, "skipped", f"{parent} failed in this apply")])
             else:
                 ready.append(change)
         if ready:
             spec = self.specs[kind]
             try:
-                results += await self._target(spec).apply(spec, ready)
+                log(await self._target(spec).apply(spec, ready, on_results=log, gate=gate))
             except TerminalError as exc:
-                results += [Result(c.address, c.action, False, "error", str(exc)) for c in ready]
+                log([Result(c.address, c.action, False, "error", str(exc)) for c in ready])
             except TransientError as exc:
-                unavailable = str(exc)
-                results += [Result(c.address, c.action, False, "error", unavailable) for c in ready]
-        failed.update(r.address for r in results if not r.ok)
-        return results, unavailable
+                gate.close(str(exc))
+                log([Result(c.address, c.action, False, "error", str(exc)) for c in ready])
+        failed.update(c.address for c in changes if not log.ok(c.address))
 
-    async def apply(self, plan: Plan, *, saved: bool = False, allow_mass_delete: bool = False) -> list[Result]:
-        """Carry out the plan; a saved plan is first checked for staleness per record."""
+    async def apply(self, plan: Plan, *, saved: bool = False, allow_mass_delete: bool = False,
+                    on_results: ResultSink | None = None, gate: Gate | None = None) -> list[Result]:
+        """Carry out the plan; a saved plan is first checked for staleness per record.
+
+        Every Result is handed to ``on_results`` once, as soon as it is known (the run log
+        is written ahead this way). No batch starts once ``gate`` closes — on Ctrl-C, or
+        when a backend turned out unavailable after retries — and the rest of the plan is
+        ``skipped`` (``not attempted: …``); batches in flight finish and are recorded.
+        """
         self._check_mass_delete(plan, allow_mass_delete)
         if saved:
             await self.check_stale(plan)
-        groups: list[tuple[str, list[Change]]] = []
-        for change in plan.applicable():
-            kind = change.address.kind
-            phase = change.action is Action.DELETE
-            if groups and groups[-1][0] == kind and (groups[-1][1][0].action is Action.DELETE) == phase:
-                groups[-1][1].append(change)
-            else:
-                groups.append((kind, [change]))
+        gate = gate if gate is not None else Gate()
+        log = _Reported(on_results)
         failed: set[Address] = set()
-        results: list[Result] = []
-        unavailable = ""
-        for kind, changes in groups:
-            if unavailable:
-                results += [Result(c.address, c.action, False, "skipped", f"not attempted: {unavailable}") for c in changes]
+        for kind, changes in _groups(plan):
+            if not gate.open:
+                log(not_attempted(changes, gate.reason))
                 continue
-            group_results, unavailable = await self._apply_group(kind, changes, failed)
-            results += group_results
-        results += [Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
-                    for c in plan.changes if c.action is Action.BLOCKED]
-        return results
+            await self._apply_group(kind, changes, failed, log, gate)
+        log([Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
+             for c in plan.changes if c.action is Action.BLOCKED])
+        return log.in_order(plan.applicable() + [c for c in plan.changes if c.action is Action.BLOCKED])
+
+
+def _groups(plan: Plan) -> list[tuple[str, list[Change]]]:
+    """Runs of consecutive applicable changes of one kind and one phase (deletes apart),
+    in plan order, so parents land before children and children go before parents' deletes."""
+    groups: list[tuple[str, list[Change]]] = []
+    for change in plan.applicable():
+        kind = change.address.kind
+        phase = change.action is Action.DELETE
+        if groups and groups[-1][0] == kind and (groups[-1][1][0].action is Action.DELETE) == phase:
+            groups[-1][1].append(change)
+        else:
+            groups.append((kind, [change]))
+    return groups
+
+
+class _Reported:
+    """The Results of one apply, each passed on once: a provider reports per batch and
+    then returns them all; only the first report of an address counts."""
+
+    def __init__(self, sink: ResultSink | None) -> None:
+        self._sink = sink
+        self._by_address: dict[Address, Result] = {}
+
+    def __call__(self, results: Sequence[Result]) -> None:
+        new = [r for r in results if r.address not in self._by_address]
+        for result in new:
+            self._by_address[result.address] = result
+        if new and self._sink is not None:
+            self._sink(new)
+
+    def ok(self, address: Address) -> bool:
+        result = self._by_address.get(address)
+        return result is not None and result.ok
+
+    def in_order(self, changes: Sequence[Change]) -> list[Result]:
+        """One Result per change, in plan order; a change nobody reported on (a provider
+        that broke its contract) is reported now as an error rather than dropped."""
+        self([Result(c.address, c.action, False, "error", "the provider returned no result for this change")
+              for c in changes if c.address not in self._by_address])
+        return [self._by_address[c.address] for c in changes]

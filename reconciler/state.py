@@ -4,10 +4,17 @@ Like ``terraform.tfstate``, but mzi keeps no copy of either system's data: both 
 read fresh every run (level-triggered). What it keeps is operational: what ran, what it
 did per address, who holds the apply lock, and how far incremental reads have got.
 
-Each run is written in one transaction when it finishes, so a run that dies (an
-unreachable backend, Ctrl-C) leaves nothing half-written. The apply lock is an ``flock``
-the kernel drops when its holder dies, so a crash never wedges the next apply; a row
-records who holds it, for the message a second apply prints.
+The run log of an apply is written ahead: the run is recorded (status ``running``, with
+its targets and plan summary) before the first write, each batch's Results are appended
+the moment the batch is answered, and the run is finished ``ok``, ``failed`` or
+``interrupted`` at the end. A run killed outright (``kill -9``, a power cut) stays
+``running``; since an apply holds the apply lock for as long as it runs, a ``running`` run
+while the lock is free belongs to a dead process — :meth:`StateStore.reap_interrupted`
+marks it ``interrupted``, and its results say exactly which writes landed. A plan is
+recorded in one go (it writes nothing).
+
+The apply lock is an ``flock`` the kernel drops when its holder dies, so a crash never
+wedges the next apply; a row records who holds it, for the message a second apply prints.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -36,7 +44,10 @@ CREATE TABLE IF NOT EXISTS runs (
     targets TEXT NOT NULL,
     summary TEXT NOT NULL,
     ok INTEGER NOT NULL,
-    error TEXT NOT NULL DEFAULT ''
+    error TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    host TEXT NOT NULL DEFAULT '',
+    pid INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS run_results (
     run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -61,12 +72,22 @@ CREATE TABLE IF NOT EXISTS watermarks (
 """
 
 
+#: columns added after the first release, for stores created before them
+_ADDED_RUN_COLUMNS = {"status": "TEXT NOT NULL DEFAULT ''", "host": "TEXT NOT NULL DEFAULT ''",
+                      "pid": "INTEGER NOT NULL DEFAULT 0"}
+RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
+_RUN_COLUMNS = ("id, started, finished, command, targets, summary, ok, error, status, "
+                "(SELECT COUNT(*) FROM run_results r WHERE r.run_id = runs.id AND r.ok = 1)")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
 class Run:
+    """One plan or apply in the run log; ``writes`` counts the records it wrote."""
+
     id: int
     started: str
     finished: str
@@ -75,6 +96,27 @@ class Run:
     summary: dict[str, Any]
     ok: bool
     error: str
+    status: str = OK  # running | ok | failed | interrupted
+    writes: int = 0
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> "Run":
+        status = row[8] or (OK if row[6] else FAILED)  # rows from before the status column
+        return cls(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), bool(row[6]), row[7],
+                   status, int(row[9]))
+
+
+def _try_flock(handle: IO[bytes], attempts: int = 3) -> bool:
+    """Take the flock without waiting for a holder — but a few short tries, so a plan that
+    looks at the lock for a moment (to find dead runs) never fails an apply that starts."""
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < attempts:
+                time.sleep(0.05)
+    return False
 
 
 class StateStore:
@@ -85,8 +127,16 @@ class StateStore:
             self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state store {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for name, ddl in _ADDED_RUN_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {ddl}")
 
     def close(self) -> None:
         self._db.close()
@@ -111,20 +161,36 @@ class StateStore:
         crash never wedges the next apply. The row in ``locks`` only says who holds it.
         """
         handle = self._lock_file(name)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_flock(handle):
             handle.close()
-            raise LockHeld(self._held_message(name)) from None
+            raise LockHeld(self._held_message(name))
         me = (socket.gethostname(), os.getpid())
-        try:
+        # release in layers, so a failing DELETE still unlocks and closes the file
+        with ExitStack() as release:
+            release.callback(handle.close)
+            release.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+            release.callback(self._forget_holder, name, *me)
             with self._transaction() as db:
                 db.execute("INSERT OR REPLACE INTO locks(name, holder, host, pid, acquired) VALUES (?, ?, ?, ?, ?)",
                            (name, holder, me[0], me[1], _now()))
             yield
-        finally:
-            self._db.execute("DELETE FROM locks WHERE name = ? AND host = ? AND pid = ?", (name, *me))
+
+    def _forget_holder(self, name: str, host: str, pid: int) -> None:
+        try:
+            self._db.execute("DELETE FROM locks WHERE name = ? AND host = ? AND pid = ?", (name, host, pid))
+        except sqlite3.Error as exc:
+            raise StateError(f"the {name} lock is released, but its record could not be cleared ({exc}); "
+                             "it is harmless, and `mzi state unlock` removes it") from exc
+
+    def lock_free(self, name: str = "apply") -> bool:
+        """Whether nobody holds the named lock right now (taken and dropped at once to find out)."""
+        handle = self._lock_file(name)
+        try:
+            if not _try_flock(handle, attempts=1):
+                return False
             fcntl.flock(handle, fcntl.LOCK_UN)
+            return True
+        finally:
             handle.close()
 
     def _lock_file(self, name: str) -> IO[bytes]:
@@ -142,25 +208,76 @@ class StateStore:
         return self._db.execute("DELETE FROM locks WHERE name = ?", (name,)).rowcount > 0
 
     # ------------------------------------------------------------------ runs
-    def record_run(self, command: str, started: str, targets: list[str], summary: dict[str, Any],
-                   results: list[Result], ok: bool, error: str = "") -> int:
+    def begin_run(self, command: str, started: str, targets: list[str], summary: dict[str, Any]) -> int:
+        """Record a run as ``running`` before it writes anything; its id for what follows."""
         with self._transaction() as db:
             cur = db.execute(
-                "INSERT INTO runs(started, finished, command, targets, summary, ok, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (started, _now(), command, json.dumps(targets), json.dumps(summary), int(ok), error),
+                "INSERT INTO runs(started, finished, command, targets, summary, ok, error, status, host, pid) "
+                "VALUES (?, '', ?, ?, ?, 0, '', ?, ?, ?)",
+                (started, command, json.dumps(targets), json.dumps(summary), RUNNING, socket.gethostname(), os.getpid()),
             )
-            run_id = int(cur.lastrowid or 0)
+        return int(cur.lastrowid or 0)
+
+    def record_results(self, run_id: int, results: Sequence[Result]) -> None:
+        """Append Results to a run — called per batch, as each one lands."""
+        if not results:
+            return
+        with self._transaction() as db:
             db.executemany(
                 "INSERT INTO run_results(run_id, address, action, ok, status, error) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, str(r.address), r.action.verb, int(r.ok), r.status, r.error) for r in results],
             )
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any] | None = None, error: str = "") -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET finished = ?, status = ?, ok = ?, error = ? WHERE id = ?",
+                       (_now(), status, int(status == OK), error, run_id))
+            if summary is not None:
+                db.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(summary), run_id))
+
+    def record_run(self, command: str, started: str, targets: list[str], summary: dict[str, Any],
+                   results: list[Result], ok: bool, error: str = "") -> int:
+        """Record a whole run at once (a plan, or an apply with nothing to do)."""
+        run_id = self.begin_run(command, started, targets, summary)
+        self.record_results(run_id, results)
+        self.finish_run(run_id, OK if ok else FAILED, error=error)
         return run_id
 
     def runs(self, limit: int = 20) -> list[Run]:
-        rows = self._db.execute(
-            "SELECT id, started, finished, command, targets, summary, ok, error FROM runs ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
-        return [Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), bool(r[6]), r[7]) for r in rows]
+        """Recent runs, newest first; a ``running`` run whose apply is dead shows as interrupted."""
+        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        runs = [Run.from_row(r) for r in rows]
+        dead = {r.id for r in self._dead_runs()} if any(r.status == RUNNING for r in runs) else set()
+        return [replace(r, status=INTERRUPTED) if r.id in dead else r for r in runs]
+
+    def _dead_runs(self, lock: str = "apply") -> list[Run]:
+        """``running`` runs whose process is gone.
+
+        An apply holds the lock from before it records its run until after it finishes
+        it. So a run seen ``running`` *before* the lock is found free has lost its process
+        (a run begun after the look is not in the list).
+        """
+        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = ? ORDER BY id", (RUNNING,)).fetchall()
+        if not rows or not self.lock_free(lock):
+            return []
+        return [Run.from_row(r) for r in rows]
+
+    def reap_interrupted(self, lock: str = "apply") -> list[Run]:
+        """Mark the runs of dead applies ``interrupted``, once; the ones marked now.
+
+        The caller tells the operator (the warning is printed once, by whoever reaps).
+        """
+        reaped = []
+        for run in self._dead_runs(lock):
+            with self._transaction() as db:
+                changed = db.execute(
+                    "UPDATE runs SET status = ?, error = ? WHERE id = ? AND status = ?",
+                    (INTERRUPTED, "the apply ended without finishing its run (killed, or its machine stopped)",
+                     run.id, RUNNING),
+                ).rowcount
+            if changed:
+                reaped.append(replace(run, status=INTERRUPTED))
+        return reaped
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
         rows = self._db.execute(

@@ -29,7 +29,7 @@ class MemoryProvider:
         chosen = rows if keys is None else {k: rows[k] for k in keys if k in rows}
         return {k: Record(Address(spec.kind, k), dict(v), spec.render_label(k, v)) for k, v in chosen.items()}
 
-    async def apply(self, spec: Spec, changes: Sequence[Change]) -> list[Result]:
+    async def apply(self, spec: Spec, changes: Sequence[Change], *, on_results: Any = None, gate: Any = None) -> list[Result]:
         self.write_calls += 1
         rows = self.data.setdefault(spec.kind, {})
         results = []

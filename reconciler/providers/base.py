@@ -13,6 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from ..batches import Gate, ResultSink
 from ..model import Change, Record, Result
 from ..specs import Spec
 
@@ -38,12 +39,17 @@ class Provider(Protocol):
         """
         ...
 
-    async def apply(self, spec: Spec, changes: Sequence[Change]) -> list[Result]:
+    async def apply(self, spec: Spec, changes: Sequence[Change], *,
+                    on_results: ResultSink | None = None, gate: Gate | None = None) -> list[Result]:
         """Carry out create/update/delete changes of one kind, batched.
 
-        Returns one Result per change. A record the system refuses is a failed Result,
-        not an exception; exceptions mean the whole call could not be made
-        (``TransientError`` after retries, ``TerminalError``).
+        Returns one Result per change, and hands each batch's Results to ``on_results``
+        as soon as that batch is answered, so the run log holds what landed even if the
+        process dies before the end. A record the system refuses is a failed Result; a
+        batch whose call failed gives failed Results for exactly its records (see
+        :func:`reconciler.batches.run_batches`); no batch starts once ``gate`` is closed
+        (Ctrl-C, or the backend found unavailable) and the ones in flight are finished.
+        An exception means nothing was sent (the changes could not even be batched).
         """
         ...
 

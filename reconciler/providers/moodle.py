@@ -5,8 +5,9 @@ Reads page ``local_mzi_get_<table>``; writes go in batches to
 PHP's ``max_input_vars`` because PHP silently drops what is over it (the plugin catches
 that through ``count``, sent first so it is never the variable that gets dropped). One
 Moodle call carries many records; batches run concurrently, bounded by the client's
-semaphore. Per-record failures come back as failed Results; a Moodle exception envelope
-fails the call (:class:`MoodleError`, or :class:`MoodleAuthError` for a bad token).
+concurrency, each to its own outcome (``reconciler.batches``). Per-record failures come
+back as failed Results; a Moodle exception envelope fails its call (:class:`MoodleError`,
+or :class:`MoodleAuthError` for a bad token), and so that batch's records.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from ..batches import Batch, Gate, ResultSink, run_batches, settle
 from ..errors import AuthError, TerminalError
 from ..http import RetryingClient, RetryPolicy, Sleep
 from ..mapping import MappingError, moodle_row, record_from_moodle
@@ -192,23 +194,40 @@ class MoodleProvider:
             _raise_envelope(wsfunction, body)
         return body
 
+    async def _send(self, wsfunction: str, name: str, batch: list[Any], *, with_count: bool = False,
+                    result_key: str = "results") -> list[Any]:
+        """One batch, one call; the answer aligned to the batch (a short answer padded with
+        ``None``), so one short batch can never shift results onto other records."""
+        params: dict[str, Any] = {"count": len(batch)} if with_count else {}
+        params[name] = batch
+        answer = await self.call(wsfunction, params)
+        got = list(answer.get(result_key, [])) if isinstance(answer, dict) else list(answer or [])
+        return got[:len(batch)] + [None] * (len(batch) - len(got))
+
     async def _batched(self, wsfunction: str, name: str, items: Sequence[Any], *, with_count: bool = False,
                        result_key: str = "results") -> list[Any]:
         """Send ``items`` as ``name`` in batches (concurrently); results in input order.
 
-        Each batch's answer is aligned to that batch (a short answer is padded with
-        ``None``), so one short batch can never shift results onto other records.
+        Every batch runs to its end even when another fails (the first error is raised
+        after), so no request is cut off while Moodle may be committing it.
         """
-        async def one(batch: list[Any]) -> list[Any]:
-            params: dict[str, Any] = {"count": len(batch)} if with_count else {}
-            params[name] = batch
-            answer = await self.call(wsfunction, params)
-            got = list(answer.get(result_key, [])) if isinstance(answer, dict) else list(answer or [])
-            return got[:len(batch)] + [None] * (len(batch) - len(got))
-
-        batches = pack(items, self.budget)
-        answers = await asyncio.gather(*(one(b) for b in batches))
+        answers = await settle([self._send(wsfunction, name, b, with_count=with_count, result_key=result_key)
+                                for b in pack(items, self.budget)])
         return [result for answer in answers for result in answer]
+
+    def _write_batches(self, wsfunction: str, name: str, changes: Sequence[Change], items: Sequence[Any]) -> list[Batch]:
+        """``changes`` and their wire form ``items`` cut into batches, each turning its answer into Results."""
+        batches = []
+        start = 0
+        for part in pack(items, self.budget):  # consecutive, in order: batch n is the next len(part) changes
+            mine = list(changes[start:start + len(part)])
+            start += len(part)
+
+            async def send(part: list[Any] = part, mine: list[Change] = mine) -> list[Result]:
+                return _results(mine, await self._send(wsfunction, name, part, with_count=name == "records"))
+
+            batches.append(Batch(mine, send))
+        return batches
 
     # -------------------------------------------------------------- Provider protocol
 
@@ -245,26 +264,30 @@ class MoodleProvider:
                 return rows
             afterid = answer["nextafterid"]
 
-    async def apply(self, spec: Spec, changes: Sequence[Change]) -> list[Result]:
-        """Creates and updates as upserts, deletes as deletes; one Result per change."""
+    async def apply(self, spec: Spec, changes: Sequence[Change], *,
+                    on_results: ResultSink | None = None, gate: Gate | None = None) -> list[Result]:
+        """Creates and updates as upserts, deletes as deletes; one Result per change.
+
+        Each batch's Results go to ``on_results`` as it is answered (see
+        :func:`~reconciler.batches.run_batches` for what a failed or unstarted batch gives).
+        """
         names = function_names(spec.moodle_table)
         writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
         deletes = [c for c in changes if c.action is Action.DELETE]
         rows = [moodle_row(spec, c.address.key, c.after or {}) for c in writes]
-        upserted, deleted = await asyncio.gather(
-            self._batched(names["upsert"], "records", rows, with_count=True) if rows else _nothing(),
-            self._batched(names["delete"], "keys", [c.address.key for c in deletes]) if deletes else _nothing(),
-        )
-        by_address = dict(zip((c.address for c in writes), _results(writes, upserted)))
-        by_address |= dict(zip((c.address for c in deletes), _results(deletes, deleted)))
-        out = []
-        for change in changes:
-            if change.address in by_address:
-                out.append(by_address[change.address])
-            else:
-                out.append(Result(change.address, change.action, False, "skipped",
-                                  f"the Moodle provider does not carry out {change.action.verb!r} changes"))
-        return out
+        keys = [c.address.key for c in deletes]
+        batches = self._write_batches(names["upsert"], "records", writes, rows)
+        batches += self._write_batches(names["delete"], "keys", deletes, keys)
+        unsupported = [Result(c.address, c.action, False, "skipped",
+                              f"the Moodle provider does not carry out {c.action.verb!r} changes")
+                       for c in changes if c.action is Action.BLOCKED]
+        if unsupported and on_results is not None:
+            on_results(unsupported)
+        done = await run_batches(batches, limit=self.client.policy.concurrency, gate=gate, on_results=on_results)
+        sent = (c for b in batches for c in b.changes)  # run_batches keeps batch order
+        by_change = {id(c): r for c, r in zip(sent, done)}
+        by_change |= {id(c): r for c, r in zip((c for c in changes if c.action is Action.BLOCKED), unsupported)}
+        return [by_change[id(c)] for c in changes]
 
     # -------------------------------------------------------------- the engine's extras
 
@@ -309,10 +332,6 @@ class MoodleProvider:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-async def _nothing() -> list[Any]:
-    return []
 
 
 def _raise_envelope(wsfunction: str, body: dict[str, Any]) -> None:

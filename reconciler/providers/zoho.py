@@ -19,7 +19,7 @@ given to :meth:`apply`, configured per kind (``duplicate_check``), or implied by
 whose Zoho key is not ``id`` (the key field is then the record's unique external key,
 e.g. ``Moodle_Grade_Composite_Key``; Zoho requires it to be marked unique). Every
 record gets its own :class:`~reconciler.model.Result`; a refused record never fails
-its batch.
+its batch, and a failed call fails only its own batch.
 
 Bulk Read (asynchronous CSV export) is deliberately not used; see :data:`BULK_READ_NOTE`.
 """
@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
+from ..batches import Batch, Gate, ResultSink, run_batches
 from ..mapping import MappingError, record_from_zoho, zoho_row, zoho_value
 from ..model import Action, Address, Change, Record, Result, canonical_json
 from ..specs import Spec
-from .zoho_client import MAX_PER_PAGE, Channel, WriteResult, ZohoClient, ZohoStats
+from .zoho_client import MAX_PER_PAGE, MAX_WRITE_PER_CALL, Channel, WriteResult, ZohoClient, ZohoStats, chunked
 
 #: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
 #: (``tests/providers/test_zoho_calls.py``).
@@ -189,29 +190,44 @@ class ZohoProvider:
     # ------------------------------------------------------------------ writes
 
     async def apply(
-        self, spec: Spec, changes: Sequence[Change], duplicate_check_fields: Sequence[str] | None = None,
+        self, spec: Spec, changes: Sequence[Change], duplicate_check_fields: Sequence[str] | None = None, *,
+        on_results: ResultSink | None = None, gate: Gate | None = None,
     ) -> list[Result]:
         """Creates/updates (and soft deletes) of a reverse-direction kind; one Result per change.
 
         ``duplicate_check_fields`` (else the kind's configured ones, else a non-id key)
         switches creates and updates to upsert; without them updates go by id and a
-        create is refused per record — a Zoho id cannot be invented from Moodle.
+        create is refused per record — a Zoho id cannot be invented from Moodle. Each call
+        of ≤ 100 records is one batch with its own outcome, reported to ``on_results``
+        as it lands (:func:`~reconciler.batches.run_batches`).
         """
         dup = list(duplicate_check_fields or self.duplicate_check.get(spec.kind)
                    or ([spec.key.zoho] if spec.key.zoho != "id" else []))
         plan = _WritePlan()
         for change in changes:
             plan.add(spec, change, upsert=bool(dup))
-        updated, upserted = await asyncio.gather(
-            self.client.update(spec.zoho_module, [row for _, row in plan.updates]) if plan.updates else _nothing(),
-            self.client.upsert(spec.zoho_module, [row for _, row in plan.upserts], dup) if plan.upserts else _nothing(),
-        )
-        results = dict(plan.refused)
-        for (change, _), answer in zip(plan.updates, updated):
-            results[id(change)] = _result(change, answer)
-        for (change, _), answer in zip(plan.upserts, upserted):
-            results[id(change)] = _result(change, answer)
+        module = spec.zoho_module
+        batches = [self._batch(part, lambda rows: self.client.update(module, rows))
+                   for part in chunked(plan.updates, MAX_WRITE_PER_CALL)]
+        batches += [self._batch(part, lambda rows: self.client.upsert(module, rows, dup))
+                    for part in chunked(plan.upserts, MAX_WRITE_PER_CALL)]
+        refused = list(plan.refused.values())
+        if refused and on_results is not None:
+            on_results(refused)
+        done = await run_batches(batches, limit=self.client.concurrency, gate=gate, on_results=on_results)
+        results = dict(plan.refused)  # by change, not address: one address may have two changes
+        results |= {id(change): result for change, result in zip((c for b in batches for c in b.changes), done)}
         return [results[id(c)] for c in changes]
+
+    @staticmethod
+    def _batch(part: Sequence[tuple[Change, dict[str, Any]]],
+               write: Callable[[list[dict[str, Any]]], Awaitable[list[WriteResult]]]) -> Batch:
+        """One Zoho write call of ``part``; its per-record answers as Results."""
+        async def send() -> list[Result]:
+            answers = await write([row for _, row in part])
+            return [_result(change, answer) for (change, _), answer in zip(part, answers)]
+
+        return Batch([change for change, _ in part], send)
 
 
 def _record(spec: Spec, raw: dict[str, Any]) -> Record:
@@ -269,10 +285,6 @@ def _result(change: Change, answer: WriteResult) -> Result:
         return Result(change.address, change.action, True, status)
     detail = f" {canonical_json(answer.details)}" if answer.details else ""
     return Result(change.address, change.action, False, answer.code or "error", f"{answer.message}{detail}".strip())
-
-
-async def _nothing() -> list[WriteResult]:
-    return []
 
 
 def _aware(when: datetime) -> datetime:

@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from ..batches import settle
 from ..errors import AuthError, TerminalError
 from ..http import CallStats, RetryingClient, RetryPolicy, Sleep
 
@@ -235,6 +236,11 @@ class ZohoClient:
     @property
     def credits_used(self) -> int:
         return self.stats.credits
+
+    @property
+    def concurrency(self) -> int:
+        """Calls this client runs at once: how many write batches may be in flight."""
+        return self._http.policy.concurrency
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -451,7 +457,8 @@ class ZohoClient:
         self, operation: str, method: str, path: str, rows: Sequence[dict[str, Any]], extra: dict[str, Any],
     ) -> list[WriteResult]:
         batches = chunked(list(rows), MAX_WRITE_PER_CALL)
-        answers = await asyncio.gather(*(self._write_batch(operation, method, path, b, extra) for b in batches))
+        # every batch runs to its end (no request cut off mid-write); the first error is raised after
+        answers = await settle([self._write_batch(operation, method, path, b, extra) for b in batches])
         return [result for batch in answers for result in batch]
 
     async def _write_batch(

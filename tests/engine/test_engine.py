@@ -169,7 +169,7 @@ def test_transient_failure_stops_the_apply_and_reports_every_change() -> None:
     engine, target = engine_for({"student": {"S1": row("student")}, "class": {"C1": row("class")},
                                  "enrollment": {"E1": row("enrollment", zoho_student_id="S1", zoho_class_id="C1")}}, {})
 
-    async def unavailable(spec, changes):
+    async def unavailable(spec, changes, **_):
         raise TransientError("Moodle kept failing with HTTP 503")
 
     target.apply = unavailable  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ client.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -28,6 +29,7 @@ from starlette.routing import Route
 from ...schema.xmldb import Schema
 from .db import open_db, schema_for, seed_core
 from .external import InvalidParameter, InvalidToken, NoPermissions, UnknownFunction, WsException, clean_return, validate
+from .faults import write_delay_seconds
 from .functions import build_registry
 from .phpform import PhpArray, count_leaves, decode_php_form
 from .registry import CallContext, WsFunction
@@ -125,6 +127,7 @@ def create_app(db_path: Path, *, max_input_vars: int = 5000, schema_path: Path |
     conn = open_db(db_path, schema_path=schema_path)
     seed_core(conn)
     server = MoodleServer(conn, build_registry(schema_for(schema_path)), max_input_vars, schema_for(schema_path))
+    write_delay = write_delay_seconds()  # test-only, 0 unless the environment asks (faults.py)
 
     async def rest(request: Request) -> Response:
         query = decode_php_form(request.url.query, max_input_vars)
@@ -134,6 +137,9 @@ def create_app(db_path: Path, *, max_input_vars: int = 5000, schema_path: Path |
             body = decode_php_form((await request.body()).decode("utf-8", errors="replace"), max_input_vars)
             params.update(body.values)  # array_merge($_GET, $_POST): POST wins
             dropped, used = dropped + body.dropped, used + count_leaves(body.values)
+        fn = server.registry.get(str(params.get("wsfunction", "")))
+        if write_delay and fn is not None and fn.is_write:
+            await asyncio.sleep(write_delay)
         return JSONResponse(server.handle(params, dropped, used))
 
     app = Starlette(routes=[Route(ENDPOINT, rest, methods=["GET", "POST"])])
