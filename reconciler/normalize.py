@@ -140,9 +140,8 @@ def to_json(value: Any) -> Any:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise NormalizeError(f"{value[:40]!r} is not JSON") from exc
-    if value in ([], {}):
-        return None
-    return _canonical(value)
+    canonical = _canonical(value)
+    return None if canonical in ([], {}) else canonical
 
 
 def _canonical(value: Any) -> Any:

@@ -1,35 +1,25 @@
 """Shared test configuration.
 
-Service-backed tests (MariaDB, PostgreSQL) skip with a reason when the server is not
-reachable, unless MZI_REQUIRE_SERVICES=1 (set in .ci/run) turns the skip into a failure.
+Tests that need something from outside the repo (MariaDB, PostgreSQL, the shared
+reference folder) skip with a reason when it is missing, unless MZI_REQUIRE_SERVICES=1
+(set in .ci/run) turns the skip into a failure; ``needs.py`` holds how they ask.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "tests"))
 
+from needs import require_services, skip_or_fail  # noqa: E402
 
-def require_services() -> bool:
-    return os.environ.get("MZI_REQUIRE_SERVICES") == "1"
+__all__ = ["require_services", "skip_or_fail"]
 
-
-def skip_or_fail(reason: str) -> None:
-    """Skip with ``reason``; fail instead when CI demands the services."""
-    if require_services():
-        pytest.fail(f"{reason} (MZI_REQUIRE_SERVICES=1 makes this a failure)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        skip_or_fail(f"the shared reference folder {SHARED} is not beside the repo")
-    return SHARED
+#: property tests are reproducible: the same examples on every run and machine (CI has a
+#: time budget, and a failure must be one anyone can rerun); counts stay per test
+settings.register_profile("mzi", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mzi")

@@ -81,11 +81,21 @@ def test_moodle_side_edit_is_reported_as_drift() -> None:
     assert "Drift:" in render_text(plan)
 
 
-def test_moodle_owned_field_is_never_compared_or_written() -> None:
-    engine, target = engine_for({"student": {"S1": row("student", moodle_user_id=None)}},
-                                {"student": {"S1": row("student", moodle_user_id=77)}})
+def test_moodle_owned_field_differing_alone_plans_no_change() -> None:
+    engine, _ = engine_for({"student": {"S1": row("student", moodle_user_id=None)}},
+                           {"student": {"S1": row("student", moodle_user_id=77)}})
     assert plan_of(engine).summary.line == "No changes."
-    assert target.data["student"]["S1"]["moodle_user_id"] == 77
+
+
+def test_moodle_owned_field_is_not_written_when_the_record_is_updated() -> None:
+    engine, target = engine_for({"student": {"S1": row("student", city="Irbid", moodle_user_id=None)}},
+                                {"student": {"S1": row("student", city="Amman", moodle_user_id=77)}})
+    (change,) = plan_of(engine).changes
+    assert "moodle_user_id" not in (change.after or {}), f"the update carries a Moodle-owned field: {change.after}"
+    asyncio.run(engine.apply(plan_of(engine)))
+    assert target.write_calls == 1, "the city update was not applied"
+    stored = target.data["student"]["S1"]
+    assert (stored["city"], stored["moodle_user_id"]) == ("Irbid", 77), f"after apply: {stored}"
 
 
 def test_sensitive_values_are_masked_in_text_and_json() -> None:

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import httpx
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1])]
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]
 
 from vcr.request import Request as VcrRequest  # noqa: E402
 from vcr.serialize import serialize  # noqa: E402
@@ -38,7 +38,7 @@ from vcr.serializers import yamlserializer  # noqa: E402
 from reconciler.providers.zoho import zoho_fields  # noqa: E402
 from reconciler.specs import Spec, load_specs  # noqa: E402
 from zoho_fixtures import (  # noqa: E402
-    ACCOUNTS, API_DOMAIN, CLIENT_ID, CLIENT_SECRET, FIELDS_JSON, REFRESH_TOKEN, OasChecker,
+    ACCOUNTS, API_DOMAIN, CLIENT_ID, CLIENT_SECRET, FIELDS_JSON, REFRESH_TOKEN, oas_checker,
 )
 
 CASSETTES = HERE / "cassettes"
@@ -47,7 +47,6 @@ BASE = 5847596000000300000
 STUDENT: Spec = load_specs()["student"]
 IMS = datetime(2026, 2, 1, 9, 30, tzinfo=ZONE)
 JSON_HEADERS = {"Content-Type": ["application/json;charset=UTF-8"]}
-CHECKER = OasChecker()
 Interaction = tuple[VcrRequest, dict[str, Any]]
 
 
@@ -239,11 +238,11 @@ def response_problems(name: str, interactions: list[Interaction]) -> list[str]:
             continue
         body, status = json.loads(text), resp["status"]["code"]
         if status == 429:
-            problems += CHECKER.check_error(body, "bulk_read.json#/components/schemas/Bulk_Read_API_Exception")
+            problems += oas_checker().check_error(body, "bulk_read.json#/components/schemas/Bulk_Read_API_Exception")
         elif status == 401:
-            problems += CHECKER.check_error(body)
+            problems += oas_checker().check_error(body)
         else:
-            problems += CHECKER.check_response(req.method, path, status, body)
+            problems += oas_checker().check_response(req.method, path, status, body)
     return [f"{name}: {p}" for p in problems]
 
 

@@ -18,10 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fakes import MemoryProvider
+from reconciler.engine import Engine
 from reconciler.errors import AuthError, TerminalError, TransientError
 from reconciler.http import RetryPolicy
 from reconciler.model import Action, Address, Change
-from reconciler.providers.base import Provider
 from reconciler.providers.moodle import MoodleError, MoodleProvider, count_vars, encode_php_params, form_body, pack
 from reconciler.sandbox.moodle import SANDBOX_OUTBOX_SECRET, SANDBOX_TOKEN, create_app
 from reconciler.sandbox.moodle.phpform import decode_php_form, php_view
@@ -98,10 +99,26 @@ def creates(n: int, start: int = 0) -> list[Change]:
 
 # ------------------------------------------------------------------ read / apply
 
-def test_the_provider_satisfies_the_provider_protocol(make_provider) -> None:
-    provider, _ = make_provider()
-    assert isinstance(provider, Provider) and provider.system == "moodle"
-    run(provider.aclose())
+def test_the_engine_creates_through_the_provider_and_then_plans_nothing(make_provider) -> None:
+    """The provider as the engine's Moodle side: plan, apply, re-plan — not just the method names."""
+    provider, recorder = make_provider()
+    desired = {str(5847596000000000000 + i): student(i) for i in range(3)}
+    engine = Engine({"student": SPEC}, {"zoho": MemoryProvider("zoho", {"student": desired}), "moodle": provider})
+
+    async def scenario() -> tuple[list[str], list[bool], str]:
+        try:
+            first = await engine.plan()
+            results = await engine.apply(first)
+            return [f"{c.action.verb} {c.address}" for c in first.changes], [r.ok for r in results], \
+                (await engine.plan()).summary.line
+        finally:
+            await provider.aclose()
+
+    planned, ok, replanned = run(scenario())
+    assert planned == [f"create student.{k}" for k in sorted(desired)]
+    assert ok == [True, True, True]
+    assert replanned == "No changes.", "what the provider wrote does not read back as what was planned"
+    assert recorder.functions() == ["local_mzi_get_students", "local_mzi_upsert_students", "local_mzi_get_students"]
 
 
 def test_apply_then_read_gives_back_the_same_normalized_fields(make_provider) -> None:

@@ -10,32 +10,44 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from pathlib import Path
 
 import httpx
 import pytest
 
 from reconciler.http import RetryPolicy
-from reconciler.providers.zoho import ZohoProvider, full_refresh_calls
+from reconciler.providers.zoho import BULK_READ_NOTE, ZohoProvider, full_refresh_calls
 from reconciler.providers.zoho_client import ZohoClient
 from reconciler.specs import load_specs
 from zoho_fixtures import ACCOUNTS, API_DOMAIN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeZoho, no_sleep, students
 
 STUDENT = load_specs()["student"]
 SIZES = (150, 1_500, 10_000)
-BULK_READ_CREATE_CREDITS = 50
-
-
-def bulk_read_cost(records: int, polls: int = 1) -> tuple[int, int]:
-    """(calls, credits) of one Bulk Read job: create + polls + one download per 200,000 records."""
-    downloads = max(1, math.ceil(records / 200_000))
-    return 1 + polls + downloads, BULK_READ_CREATE_CREDITS + polls + downloads
+#: one Bulk Read job under 200,000 records with one status poll, priced by Zoho's documentation
+#: (create job = 50 credits, status poll = 1, download = 1): what BULK_READ_NOTE weighs against
+BULK_READ_ONE_POLL_CALLS, BULK_READ_ONE_POLL_CREDITS = 3, 50 + 1 + 1
 
 
 def measure(transport: httpx.AsyncBaseTransport, base: str, accounts: str, creds: tuple[str, str, str]) -> tuple[int, int, int]:
     client = ZohoClient(base, accounts, *creds, RetryPolicy(), transport=transport, sleep=no_sleep)
     records = asyncio.run(ZohoProvider(client).read(STUDENT))
     return len(records), client.stats.calls, client.stats.http.requests
+
+
+def measured_cost(n: int) -> tuple[int, int]:
+    """(calls, credits) the real client spends on one full read of ``n`` students."""
+    client = ZohoClient(API_DOMAIN, ACCOUNTS, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, RetryPolicy(),
+                        transport=FakeZoho().load("BTEC_Students", students(n)).transport(), sleep=no_sleep)
+    asyncio.run(ZohoProvider(client).read(STUDENT))
+    return client.stats.calls, client.credits_used
+
+
+def note_threshold(pattern: str) -> int:
+    """A break-even record count as BULK_READ_NOTE states it (whitespace-insensitive)."""
+    found = re.search(pattern, " ".join(BULK_READ_NOTE.split()))
+    assert found, f"BULK_READ_NOTE no longer states {pattern!r}: {BULK_READ_NOTE}"
+    return int(found.group(1).replace(",", ""))
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -45,9 +57,8 @@ def test_full_refresh_makes_exactly_the_lower_bound_of_calls(n: int) -> None:
     assert got == n
     assert calls == full_refresh_calls(n) == math.ceil(n / 200)
     assert requests == calls + 1  # plus one token refresh, which costs no API credit
-    bulk_calls, bulk_credits = bulk_read_cost(n)
     print(f"\nN={n:>6}: Get Records {calls:>3} calls / {calls:>3} credits (lower bound {math.ceil(n / 200)}); "
-          f"Bulk Read ≥ {bulk_calls} calls / ≥ {bulk_credits} credits")
+          f"Bulk Read ≥ {BULK_READ_ONE_POLL_CALLS} calls / ≥ {BULK_READ_ONE_POLL_CREDITS} credits")
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -60,12 +71,23 @@ def test_full_refresh_on_the_emulator_makes_the_same_number_of_calls(n: int, tmp
     assert (got, calls) == (n, math.ceil(n / 200))
 
 
-def test_bulk_read_is_cheaper_in_credits_only_past_about_10400_records() -> None:
-    """Where Bulk Read starts to pay, per module, with one status poll."""
-    credits_cheaper = next(n for n in range(200, 100_000, 200) if bulk_read_cost(n)[1] < full_refresh_calls(n))
-    calls_cheaper = next(n for n in range(200, 100_000, 200) if bulk_read_cost(n)[0] < full_refresh_calls(n))
-    assert calls_cheaper == 800        # ⌈800/200⌉ = 4 calls > 3
-    assert credits_cheaper == 10_600   # ⌈10,600/200⌉ = 53 > 52 (10,400 → 52 = 52, a tie)
+def test_bulk_read_note_break_even_in_calls_matches_what_the_client_spends() -> None:
+    """BULK_READ_NOTE says Bulk Read takes fewer calls only past N: at N the client's full read
+    must cost no more calls than one Bulk Read job, a page later it must cost more."""
+    n = note_threshold(r"fewer \*calls\* once N > ([\d,]+)")
+    at, past = measured_cost(n)[0], measured_cost(n + 200)[0]
+    assert (at <= BULK_READ_ONE_POLL_CALLS, past > BULK_READ_ONE_POLL_CALLS) == (True, True), \
+        f"the note's break-even N={n}: Get Records spends {at} calls there and {past} at N+200; Bulk Read {BULK_READ_ONE_POLL_CALLS}"
+
+
+def test_bulk_read_note_break_even_in_credits_matches_what_the_client_spends() -> None:
+    """BULK_READ_NOTE says Bulk Read costs fewer credits only past N (≈ 10,400): at N the client's
+    full read must cost no more credits than one Bulk Read job, a page later it must cost more."""
+    n = note_threshold(r"i\.e\. N > ([\d,]+) records")
+    at, past = measured_cost(n)[1], measured_cost(n + 200)[1]
+    assert (at <= BULK_READ_ONE_POLL_CREDITS, past > BULK_READ_ONE_POLL_CREDITS) == (True, True), \
+        f"the note's break-even N={n}: Get Records spends {at} credits there and {past} at N+200; " \
+        f"Bulk Read {BULK_READ_ONE_POLL_CREDITS}"
 
 
 def test_demo_school_full_refresh_meets_the_lower_bound(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 
+from fakes import MemoryProvider
+from reconciler.engine import Engine
 from reconciler.http import RetryPolicy
 from reconciler.model import Action, Address, Change
-from reconciler.providers.base import Provider
 from reconciler.providers.zoho import ZohoProvider, reconcile_channels, zoho_fields
 from reconciler.providers.zoho_client import Channel, ZohoClient
 from reconciler.specs import Spec, load_spec, load_specs
@@ -54,9 +55,22 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def test_implements_the_provider_protocol() -> None:
-    assert isinstance(provider(FakeZoho()), Provider)
-    assert ZohoProvider.system == "zoho"
+def test_the_engine_plans_from_the_provider_as_its_zoho_side() -> None:
+    """The provider as the engine's source: one create per Zoho record, keyed by Zoho id, and
+    once applied to an empty Moodle the re-plan is empty (its reads are stable and normalized)."""
+    p = provider(FakeZoho().load("BTEC_Students", students(3)))
+    moodle = MemoryProvider("moodle")
+    engine = Engine({"student": STUDENT}, {"zoho": p, "moodle": moodle})
+
+    async def scenario() -> tuple[list[str], str]:
+        first = await engine.plan()
+        await engine.apply(first)
+        return [f"{c.action.verb} {c.address}" for c in first.changes], (await engine.plan()).summary.line
+
+    planned, replanned = run(scenario())
+    assert planned == [f"create student.{BASE_ID + i}" for i in range(1, 4)]
+    assert replanned == "No changes."
+    assert moodle.data["student"][str(BASE_ID + 2)]["student_id"] == "S-00002"
 
 
 def test_zoho_fields_are_the_specs_zoho_names_only() -> None:

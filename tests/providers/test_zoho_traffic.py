@@ -29,7 +29,7 @@ from reconciler.providers.zoho import ZohoProvider, reconcile_channels
 from reconciler.providers.zoho_client import Channel, ZohoClient
 from reconciler.specs import Spec, load_spec, load_specs
 from zoho_fixtures import (
-    ACCOUNTS, API_DOMAIN, BASE_ID, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, T0, FakeZoho, OasChecker, no_sleep,
+    ACCOUNTS, API_DOMAIN, BASE_ID, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, T0, FakeZoho, no_sleep, oas_checker,
     oauth_problems, request_problems, response_problems, students,
 )
 
@@ -41,7 +41,6 @@ LINK: Spec = Spec.model_validate({
     **load_spec(ROOT / "tests" / "fixtures" / "specs" / "student_link.toml").model_dump(exclude={"path"}),
     "fields": {"moodle_user_id": {"zoho": "Student_Moodle_ID", "type": "string"}},
 })
-CHECKER = OasChecker()
 
 
 class Capture(httpx.AsyncBaseTransport):
@@ -173,7 +172,7 @@ def test_every_json_response_validates_against_the_oas(traffic: Capture) -> None
 
 
 def test_the_traffic_covers_every_operation_the_client_has(traffic: Capture) -> None:
-    used = {(req.method, CHECKER.operation(req.method, req.url.path).template)  # type: ignore[union-attr]
+    used = {(req.method, oas_checker().operation(req.method, req.url.path).template)  # type: ignore[union-attr]
             for req, _, _ in traffic.seen if req.url.path.startswith("/crm/")}
     fields = {("GET", "/crm/v8/settings/fields")} if traffic.backend.has_fields_metadata else set()  # type: ignore[attr-defined]
     assert used == fields | {
@@ -200,7 +199,7 @@ def test_the_traffic_covers_every_operation_the_client_has(traffic: Capture) -> 
 ], ids=["undeclared-param", "non-integer-page", "zoneless-ims", "data-not-array", "dup-check-not-array",
         "missing-channel-ids", "no-such-operation"])
 def test_the_oas_check_rejects_what_zoho_would(request_: httpx.Request) -> None:
-    assert CHECKER.check(request_)
+    assert oas_checker().check(request_)
     assert request_problems(request_)
 
 

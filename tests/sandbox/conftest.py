@@ -19,17 +19,14 @@ from reconciler.sandbox.zoho import create_app
 from reconciler.sandbox.zoho.oas import OpenAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from needs import oas_dir  # noqa: E402
 from sandbox_calls import ZohoCall  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-OAS_DIR = ROOT.parent / "shared" / "reference" / "zoho-oas" / "v8.0"
 
 
 @pytest.fixture(scope="session")
 def oas() -> OpenAPI:
-    if not OAS_DIR.is_dir():
-        pytest.skip(f"Zoho's OpenAPI files are not at {OAS_DIR}")
-    return OpenAPI.load(OAS_DIR)
+    """Zoho's OpenAPI files, which every emulator answer is checked against (from ../shared)."""
+    return OpenAPI.load(oas_dir())
 
 
 @pytest.fixture(scope="session")

@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from needs import shared_fields_json
 from reconciler.mapping import record_from_moodle, record_from_zoho
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.demo import DRIFTED, IN_SYNC, MISSING, ORPHAN, DemoSchool, generate
 from reconciler.sandbox.zoho.metadata import METADATA_PATH, load_metadata
 from reconciler.specs import load_specs
 
-SHARED_FIELDS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "zoho_fields.json"
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 
 
@@ -29,10 +28,8 @@ def test_different_seeds_give_different_schools() -> None:
 
 
 def test_the_bundled_metadata_is_the_shared_reference_verbatim() -> None:
-    if not SHARED_FIELDS.is_file():
-        pytest.skip("shared/reference is not beside the repo")
-    assert METADATA_PATH.read_bytes() == SHARED_FIELDS.read_bytes(), \
-        f"{METADATA_PATH} drifted from {SHARED_FIELDS}: copy it again"
+    shared = shared_fields_json()
+    assert METADATA_PATH.read_bytes() == shared.read_bytes(), f"{METADATA_PATH} drifted from {shared}: copy it again"
 
 
 def test_every_picklist_value_comes_from_the_org_metadata(school: DemoSchool) -> None:

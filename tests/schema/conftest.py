@@ -9,7 +9,6 @@ a missing service must be a failure rather than a silently green run.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -17,19 +16,13 @@ from typing import Any
 
 import pytest
 
+from needs import skip_or_fail
 from reconciler.schema import Table
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
 #: Tried in order: a distribution install usually trusts ``postgres``, a container ``root``.
 POSTGRES_USERS = ("root", "postgres")
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip with ``reason``; fail instead when MZI_REQUIRE_SERVICES=1 demands the services."""
-    if os.environ.get("MZI_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (MZI_REQUIRE_SERVICES=1 makes this a failure)")
-    pytest.skip(reason)
 
 
 def unique_name(stem: str) -> str:
