@@ -13,15 +13,34 @@ import re
 from typing import Any
 
 from .model import Address, Record, canonical_json
-from .normalize import NormalizeError, normalize
-from .specs import FieldSpec, Spec
+from .normalize import NormalizeError, to_string
+from .specs import FieldMapper, FieldSpec, Spec
 
 _CRITERION = re.compile(r"^([PMD])(\d+)_description$", re.IGNORECASE)
 _LEVELS = {"P": "pass", "M": "merit", "D": "distinction"}
 
 
 class MappingError(NormalizeError):
-    """A source value does not fit its field; the message names kind, key and field."""
+    """One record cannot be read: a value does not fit its field, or Zoho left a field out.
+
+    A per-record problem (the engine plans that address as an error and goes on), so it
+    carries ``address`` and ``column`` (the spec field) for the caller, and a message
+    that is already safe to print anywhere: it names the field and the rule, shows the
+    value (cut to 40 characters) only for a field that is not sensitive, and does not
+    repeat the address, which the engine puts in front (``! student.X cannot be read: …``).
+    """
+
+    def __init__(self, address: Address, column: str, message: str) -> None:
+        super().__init__(message)
+        self.address = address
+        self.column = column
+
+
+def _problem(where: str, exc: NormalizeError, sensitive: bool) -> str:
+    """``column city: 'xyz' is not …`` or ``column date_of_birth is not … (value hidden: sensitive)``."""
+    if exc.has_value and sensitive:
+        return f"{where} {exc.describe(sensitive=True)}"
+    return f"{where}: {exc.describe(sensitive=sensitive)}"
 
 
 def _lookup_part(value: Any, part: str) -> Any:
@@ -31,8 +50,10 @@ def _lookup_part(value: Any, part: str) -> Any:
 
 
 def _subform_rows(value: Any, keep: list[str] | None) -> list[dict[str, Any]] | None:
-    if not value:
+    if value is None or value == "" or value == []:
         return None
+    if not isinstance(value, list):
+        raise NormalizeError("is not a subform (a list of rows)", value)
     rows = []
     for row in value:
         if not isinstance(row, dict):
@@ -47,12 +68,12 @@ def _btec_criteria(raw: dict[str, Any], names: list[str]) -> list[dict[str, str]
     """P1…P10, M1…M9, D1…D6 descriptions → ``[{code, level, description}]``, empties dropped."""
     criteria = []
     for name in names:
-        text = raw.get(name)
+        text = to_string(raw.get(name))
         match = _CRITERION.match(name)
-        if not match or text in (None, "", "-None-"):
+        if not match or text is None:
             continue
         letter = match.group(1).upper()
-        criteria.append({"code": f"{letter}{match.group(2)}", "level": _LEVELS[letter], "description": str(text).strip()})
+        criteria.append({"code": f"{letter}{match.group(2)}", "level": _LEVELS[letter], "description": text})
     return criteria or None
 
 
@@ -71,32 +92,72 @@ def _zoho_value(field: FieldSpec, raw: dict[str, Any]) -> Any:
     return value
 
 
+def _zoho_label(field: FieldSpec, names: list[str] | None = None) -> str:
+    shown = names if names is not None else field.zoho_names
+    return ", ".join(shown) if len(shown) <= 3 else f"{shown[0]} … {shown[-1]}"
+
+
+def _read_from_zoho(mapper: FieldMapper) -> bool:
+    """Moodle-owned fields Zoho does not store say nothing on the Zoho side."""
+    return mapper.owner == "zoho" or mapper.field.zoho is not None
+
+
+def _check_returned(address: Address, mapper: FieldMapper, raw: dict[str, Any]) -> None:
+    """A requested field absent from the answer is a misspelt api name, never an empty value.
+
+    Zoho (and its emulator) answer every requested field, ``null`` when empty; only a
+    name the module does not have is left out. Reading that as ``null`` would plan
+    every Moodle row's value away.
+    """
+    if mapper.field.const is not None:
+        return
+    missing = [name for name in mapper.field.zoho_names if name not in raw]
+    if missing:
+        raise MappingError(address, mapper.name,
+                           f"field {mapper.name} (Zoho {_zoho_label(mapper.field, missing)}): Zoho did not return "
+                           f"this field; check the spec's api name")
+
+
 def record_from_zoho(spec: Spec, raw: dict[str, Any]) -> Record:
     """A Zoho record (as the API returns it) → a normalized Record of ``spec``."""
-    key = str(raw[spec.key.zoho])
+    address = Address(spec.kind, _key_text(raw.get(spec.key.zoho)))
+    if address.key == "?":
+        raise MappingError(address, spec.key.moodle,
+                           f"key field {spec.key.zoho}: Zoho did not return it; check the spec's [key]")
     fields: dict[str, Any] = {}
-    for name, field in spec.fields.items():
-        if spec.owner_of(name) != "zoho" and field.zoho is None:
-            continue  # owned by Moodle and not stored in Zoho: Zoho cannot say anything
+    for mapper in spec.mappers:
+        if not _read_from_zoho(mapper):
+            continue
+        _check_returned(address, mapper, raw)
         try:
-            fields[name] = normalize(field.type, _zoho_value(field, raw))
+            fields[mapper.name] = mapper.normalize(_zoho_value(mapper.field, raw))
         except NormalizeError as exc:
-            raise MappingError(f"{spec.kind}.{key}: field {name} (Zoho {field.zoho}): {exc}") from exc
-    return Record(Address(spec.kind, key), fields, spec.render_label(key, fields))
+            where = f"field {mapper.name} (Zoho {_zoho_label(mapper.field)})"
+            raise MappingError(address, mapper.name, _problem(where, exc, mapper.sensitive)) from None
+    return Record(address, fields, spec.render_label(address.key, fields))
+
+
+def _key_text(value: Any) -> str:
+    """The key as text, ``?`` when there is none to name the record by."""
+    if value is None or isinstance(value, (dict, list, bool)) or str(value).strip() == "":
+        return "?"
+    return str(value)
 
 
 def record_from_moodle(spec: Spec, row: dict[str, Any]) -> Record:
     """A row of the ``local_mzi_*`` table → a normalized Record of ``spec``."""
-    key = str(row[spec.key.moodle])
+    address = Address(spec.kind, _key_text(row.get(spec.key.moodle)))
+    if address.key == "?":
+        raise MappingError(address, spec.key.moodle, f"key column {spec.key.moodle} is empty or missing")
     fields: dict[str, Any] = {}
-    for name, field in spec.fields.items():
-        if field.const is not None and name not in row:
+    for mapper in spec.mappers:
+        if mapper.field.const is not None and mapper.name not in row:
             continue
         try:
-            fields[name] = normalize(field.type, row.get(name))
+            fields[mapper.name] = mapper.normalize(row.get(mapper.name))
         except NormalizeError as exc:
-            raise MappingError(f"{spec.kind}.{key}: column {name}: {exc}") from exc
-    return Record(Address(spec.kind, key), fields, spec.render_label(key, fields))
+            raise MappingError(address, mapper.name, _problem(f"column {mapper.name}", exc, mapper.sensitive)) from None
+    return Record(address, fields, spec.render_label(address.key, fields))
 
 
 def moodle_value(field_type: str, value: Any) -> str | int:

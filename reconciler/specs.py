@@ -17,6 +17,8 @@ Validation errors name the file, the kind and the field (``specs/student.toml: k
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +26,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
+from .normalize import normalizer
+from .schema.xmldb import load_schema
 
 FieldType = Literal[
     "string", "text", "email", "picklist", "lookup_id", "lookup_name",
@@ -118,6 +122,24 @@ class FieldSpec(_Strict):
         return list(self.zoho) if isinstance(self.zoho, list) else [self.zoho]
 
 
+@dataclass(frozen=True)
+class FieldMapper:
+    """One field compiled once per spec: what mapping needs for every record, decided up front.
+
+    ``scale`` is the ``DECIMALS`` of the field's Moodle ``number`` column in install.xml
+    for a decimal field (``None`` otherwise, e.g. amounts kept as text in a ``char``
+    column, which keep every place); ``normalize`` already rounds to it, so both sides
+    compare at the precision Moodle stores.
+    """
+
+    name: str
+    field: FieldSpec
+    owner: System
+    sensitive: bool
+    scale: int | None
+    normalize: Callable[[Any], Any]
+
+
 class Spec(_Strict):
     """Everything mzi knows about one resource kind."""
 
@@ -183,6 +205,33 @@ class Spec(_Strict):
     @cached_property
     def compared_fields(self) -> tuple[str, ...]:
         return tuple(n for n in self.managed_fields if self.fields[n].compare)
+
+    @cached_property
+    def mappers(self) -> tuple[FieldMapper, ...]:
+        """Every field compiled (owner, sensitivity, decimal scale, normalizer), in spec order."""
+        scales = self._decimal_scales()
+        return tuple(
+            FieldMapper(name, field, self.owner_of(name), field.sensitive, scales.get(name),
+                        normalizer(field.type, scales.get(name)))
+            for name, field in self.fields.items()
+        )
+
+    def _decimal_scales(self) -> dict[str, int]:
+        """Places of the Moodle ``number`` column of each decimal field, from install.xml.
+
+        The schema lives only in install.xml; a decimal stored in a ``char`` column, or a
+        table install.xml does not define (a spec for a table still to come), has no
+        scale and keeps full precision.
+        """
+        decimals = [name for name, field in self.fields.items() if field.type == "decimal"]
+        if not decimals:
+            return {}
+        table = load_schema().tables.get(self.moodle_table)
+        if table is None:
+            return {}
+        columns = {column.name: column for column in table.columns}
+        return {name: columns[name].decimals or 0 for name in decimals
+                if name in columns and columns[name].type == "number"}
 
     @cached_property
     def sensitive_fields(self) -> frozenset[str]:

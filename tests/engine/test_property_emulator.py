@@ -32,6 +32,7 @@ from reconciler.engine import Engine, Safety
 from reconciler.http import RetryPolicy
 from reconciler.mapping import record_from_zoho
 from reconciler.providers.moodle import MoodleProvider
+from reconciler.providers.zoho import zoho_fields
 from reconciler.sandbox.moodle import SANDBOX_TOKEN, create_app
 from reconciler.model import Change
 from reconciler.specs import Spec, load_specs
@@ -49,7 +50,8 @@ dates = st.one_of(st.none(), st.dates().map(lambda d: d.isoformat()))
 
 
 def zoho_student(key: str, draw_values: dict[str, Any]) -> dict[str, Any]:
-    return {"id": key, **draw_values}
+    """As Zoho answers: every requested field present, null when empty."""
+    return {"id": key, **dict.fromkeys(zoho_fields(SPEC)), **draw_values}
 
 
 students = st.dictionaries(
@@ -64,8 +66,8 @@ students = st.dictionaries(
 @settings(max_examples=25)
 @given(students, students)
 def test_apply_through_the_emulator_then_plan_is_empty_and_reapply_writes_nothing(desired_raw, moodle_first) -> None:
-    desired = {k: record_from_zoho(SPEC, {"id": k, **v}).fields for k, v in desired_raw.items()}
-    earlier = {k: record_from_zoho(SPEC, {"id": k, **v}).fields for k, v in moodle_first.items()}
+    desired = {k: record_from_zoho(SPEC, zoho_student(k, v)).fields for k, v in desired_raw.items()}
+    earlier = {k: record_from_zoho(SPEC, zoho_student(k, v)).fields for k, v in moodle_first.items()}
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "moodle.sqlite"
         app = create_app(db)

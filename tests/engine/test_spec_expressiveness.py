@@ -18,7 +18,7 @@ def test_decimals_from_text_and_subform_json_compare_canonically() -> None:
     spec = load_spec(FIXTURES / "registration.toml")
     raw = {
         "id": "R1", "Name": "REG-1", "Program": {"id": "P1", "name": "Level 3 Business"},
-        "Program_Price": "3,500.00", "Remaining_Amount": "1250.5",
+        "Program_Price": "3,500.00", "Remaining_Amount": "1250.5", "Registration_Status": None,
         "Payment_Schedule": [
             {"id": "row1", "Installment_Number": 1, "Due_Date": "2026-10-01", "Amount": 1250.5, "Status": "Paid"},
             {"id": "row2", "Installment_Number": 2, "Due_Date": "2027-01-01", "Amount": 1250.5, "Status": "-None-"},

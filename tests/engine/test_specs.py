@@ -8,6 +8,7 @@ import pytest
 
 from reconciler.errors import SpecError
 from reconciler.mapping import moodle_row, record_from_moodle, record_from_zoho
+from reconciler.providers.zoho import zoho_fields
 from reconciler.specs import load_spec, load_specs, order_kinds
 
 GOOD = """
@@ -83,7 +84,7 @@ def test_zoho_record_maps_lookups_picklists_dates_and_zones() -> None:
         "Start_Date": "2026-09-01", "Enrollment_Type": "-None-",
         "Modified_Time": "2026-01-25T10:30:00+03:00",
     }
-    record = record_from_zoho(specs["enrollment"], raw)
+    record = record_from_zoho(specs["enrollment"], dict.fromkeys(zoho_fields(specs["enrollment"])) | raw)
     assert record.fields["zoho_student_id"] == "5847596000000200001"
     assert record.fields["student_name"] == "Ali Saleh"
     assert record.fields["enrollment_type"] is None
@@ -94,8 +95,8 @@ def test_zoho_record_maps_lookups_picklists_dates_and_zones() -> None:
 
 def test_moodle_row_round_trips_through_record_from_moodle() -> None:
     spec = load_specs()["student"]
-    zoho = record_from_zoho(spec, {"id": "1", "Name": "S-1", "City": "Irbid", "Birth_Date": "2004-05-06",
-                                   "Modified_Time": "2026-01-25T10:30:00+03:00"})
+    zoho = record_from_zoho(spec, dict.fromkeys(zoho_fields(spec)) | {
+        "id": "1", "Name": "S-1", "City": "Irbid", "Birth_Date": "2004-05-06", "Modified_Time": "2026-01-25T10:30:00+03:00"})
     row = moodle_row(spec, "1", zoho.fields)
     assert "moodle_user_id" not in row, "a Moodle-owned column must never be sent to Moodle"
     back = record_from_moodle(spec, row | {"moodle_user_id": None})

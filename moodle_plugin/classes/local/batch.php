@@ -68,8 +68,10 @@ class batch {
             return ['status' => 'error', 'errorcode' => $e->errorcode, 'message' => $e->getMessage()];
         }
         if ($e instanceof \dml_exception) {
+            // Not debuginfo: for a write it holds the SQL parameters, i.e. the record's values,
+            // which may be sensitive; the database's own error text names the problem.
             return ['status' => 'error', 'errorcode' => 'dberror', 'message' => $e->getMessage() .
-                (empty($e->debuginfo) ? '' : ' ' . $e->debuginfo)];
+                ($e instanceof \dml_write_exception && !empty($e->error) ? ': ' . $e->error : '')];
         }
         if ($e instanceof \moodle_exception) {
             return ['status' => 'error', 'errorcode' => (string)$e->errorcode, 'message' => $e->getMessage()];

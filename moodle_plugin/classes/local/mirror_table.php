@@ -290,7 +290,13 @@ class mirror_table {
     /**
      * Check an incoming value against its column and return its canonical text.
      *
-     * Empty string and null mean NULL. Decimals are rounded half-up to the column's scale.
+     * Empty string and null mean NULL. Decimals are rounded half away from zero to the column's
+     * scale (see decimal()).
+     *
+     * Messages name the column and the rule, never the value: the plugin cannot know which
+     * columns hold sensitive data (birth dates, national ids), and results end up in the
+     * caller's logs. The emulator (reconciler/sandbox/moodle/mirror.py check_value) words
+     * them the same. They are returned to the web-service client, not shown to Moodle users.
      *
      * @param string $column column name
      * @param mixed $value incoming value
@@ -303,20 +309,21 @@ class mirror_table {
         }
         $info = $this->columns[$column];
         if ($info->meta_type === 'N' || $info->meta_type === 'F') {
-            $text = self::decimal((string)$value, (int)$info->scale);
+            $text = is_scalar($value) ? self::decimal((string)$value, (int)$info->scale) : null;
             if ($text === null) {
-                throw new record_exception('invalidvalue', "{$column}: '{$value}' is not a number");
+                throw new record_exception('invalidvalue',
+                    "{$column}: the value is not a number (ASCII digits, optional sign, decimal point and exponent)");
             }
             $digits = strlen(ltrim(explode('.', ltrim($text, '-'))[0], '0'));
             if ($info->max_length > 0 && $digits > $info->max_length - (int)$info->scale) {
                 throw new record_exception('invalidvalue',
-                    "{$column}: '{$value}' does not fit number({$info->max_length},{$info->scale})");
+                    "{$column}: the value does not fit number({$info->max_length},{$info->scale})");
             }
             return $text;
         }
         if ($info->meta_type === 'I' || $info->meta_type === 'R') {
-            if (!preg_match('/^-?\d{1,18}$/', trim((string)$value))) {
-                throw new record_exception('invalidvalue', "{$column}: '{$value}' is not an integer");
+            if (!is_scalar($value) || !preg_match('/^-?\d{1,18}$/', trim((string)$value))) {
+                throw new record_exception('invalidvalue', "{$column}: the value is not an integer (at most 18 digits)");
             }
             return $this->canonical($column, trim((string)$value));
         }
@@ -366,25 +373,43 @@ class mirror_table {
     }
 
     /**
-     * Round a decimal string half-up to $scale places without floating point.
+     * Round a decimal string to $scale places, half away from zero, without floating point.
+     *
+     * Half away from zero (half-up on the absolute value) is how MySQL and PostgreSQL round
+     * a value into a DECIMAL column, and how mzi normalizes a decimal to the same scale
+     * (reconciler/normalize.py to_decimal), so what mzi compares is what Moodle keeps. The
+     * emulator's decimal_text() is this function's twin; tests/contract/test_decimal_agreement.py
+     * runs both on the same inputs.
+     *
+     * Accepted: ASCII digits with an optional sign, decimal point and an exponent of at most
+     * four digits ("12.5", "-0.005", ".5", "12.", "1e3"); nothing else (no "1,250", no "INF").
+     * Exponents are applied by moving the point in the digit string, so no precision is lost.
      *
      * @param string $value e.g. "12.5", "-0.005", "1e3"
      * @param int $scale decimal places
-     * @return string|null canonical text, or null when not a number
+     * @return string|null canonical text with exactly $scale places, or null when not a number
      */
     public static function decimal(string $value, int $scale): ?string {
         $value = trim($value);
-        if (!preg_match('/^([+-]?)(\d*)(?:\.(\d*))?$/', $value, $m) || ($m[2] === '' && ($m[3] ?? '') === '')) {
-            if (!is_numeric($value) || !is_finite((float)$value)) {
-                return null;
-            }
-            // Exponent notation: rare; go through a fixed-point rendering.
-            return self::decimal(sprintf('%.' . ($scale + 6) . 'F', (float)$value), $scale);
+        if (!preg_match('/^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/', $value, $m)
+                || ($m[2] === '' && ($m[3] ?? '') === '')) {
+            return null;
         }
         $negative = $m[1] === '-';
-        $int = ltrim($m[2], '0');
-        $frac = $m[3] ?? '';
-        $frac = str_pad($frac, $scale + 1, '0');
+        $digits = $m[2] . ($m[3] ?? '');
+        // Position of the decimal point within $digits, moved by the exponent.
+        $point = strlen($m[2]) + (isset($m[4]) && $m[4] !== '' ? (int)$m[4] : 0);
+        // A point further left than $scale + 1 places rounds to zero either way.
+        $point = max($point, -($scale + 1));
+        if ($point < 0) {
+            $digits = str_repeat('0', -$point) . $digits;
+            $point = 0;
+        }
+        if ($point > strlen($digits)) {
+            $digits .= str_repeat('0', $point - strlen($digits));
+        }
+        $int = ltrim(substr($digits, 0, $point), '0');
+        $frac = str_pad(substr($digits, $point), $scale + 1, '0');
         $roundup = (int)$frac[$scale] >= 5;
         $digits = ($int === '' ? '0' : $int) . substr($frac, 0, $scale);
         if ($roundup) {

@@ -21,7 +21,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from ...schema.xmldb import Column, Table
@@ -100,7 +100,38 @@ class RecordError(Exception):
 
 # ------------------------------------------------------------------ value formatting
 
-_INTEGER = re.compile(r"^-?\d{1,18}$")
+_INTEGER = re.compile(r"-?\d{1,18}", re.ASCII)
+
+#: the characters PHP's trim() removes (Python's strip() would remove any Unicode space)
+PHP_TRIM = " \t\n\r\0\x0b"
+
+#: what the plugin's ``mirror_table::decimal()`` reads: ASCII digits, an optional sign,
+#: point and exponent of at most four digits (``12``, ``-0.5``, ``.5``, ``12.``, ``1e3``)
+_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?", re.ASCII)
+
+
+def decimal_text(value: str, scale: int) -> str | None:
+    """``value`` rounded to ``scale`` places as canonical text; ``None`` when not a number.
+
+    The emulator's twin of the plugin's ``mirror_table::decimal()``, kept identical on
+    purpose (tests/contract/test_decimal_agreement.py runs both): ASCII spellings only
+    (``Decimal`` alone would take ``1_000``, ``Infinity`` and Arabic-Indic digits, which
+    PHP refuses), rounding half away from zero — ``ROUND_HALF_UP`` on the absolute value,
+    as MySQL/PostgreSQL ``DECIMAL`` columns round and as ``normalize.to_decimal`` does
+    with the same scale, so a value mzi normalized is stored unchanged. Negative zero is
+    ``0``; the result always has exactly ``scale`` places (``12.50``), as Moodle returns it.
+    """
+    match = _DECIMAL.fullmatch(value.strip(PHP_TRIM))
+    if match is None or (match.group(2) == "" and not match.group(3)):
+        return None
+    mantissa = f"{match.group(1)}{match.group(2) or '0'}.{match.group(3) or '0'}"
+    with localcontext() as context:
+        context.prec = len(mantissa) + 10000 + scale
+        number = Decimal(mantissa).scaleb(int(match.group(4) or 0))
+        rounded = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    result = format(rounded, "f")
+    return result.lstrip("-") if rounded.is_zero() else result
+
 
 def canonical(column: Column, value: Any) -> str | None:
     """The text a value has once Moodle stored it; the unit of "unchanged"."""
@@ -108,35 +139,34 @@ def canonical(column: Column, value: Any) -> str | None:
         return None
     if column.type == "int":
         return str(int(value))
-    if column.type == "number":
-        places = Decimal(1).scaleb(-(column.decimals or 0))
-        return str(Decimal(str(value)).quantize(places, rounding=ROUND_HALF_UP))
-    if column.type == "float":
-        return repr(float(value))
+    if column.type in ("number", "float"):  # as the plugin: meta types N and F alike
+        return decimal_text(str(value), column.decimals or 0)
     return str(value)
 
 
 def check_value(column: Column, value: Any) -> str | None:
-    """Validate one incoming value against its column; canonical text or RecordError."""
+    """Validate one incoming value against its column; canonical text or RecordError.
+
+    Messages name the column and the rule, never the value: the plugin cannot know which
+    columns hold sensitive data (birth dates, national ids), and results travel into
+    mzi's logs (the plugin's ``mirror_table::check_value()`` words them the same).
+    """
     if value is None or value == "":
         return None
     if column.type in ("number", "float"):
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise RecordError("invalidvalue", f"{column.name}: {value!r} is not a number") from None
-        if not number.is_finite():
-            raise RecordError("invalidvalue", f"{column.name}: {value!r} is not a finite number")
-        text = canonical(column, number)
-        assert text is not None
+        text = decimal_text(str(value), column.decimals or 0)
+        if text is None:
+            raise RecordError("invalidvalue", f"{column.name}: the value is not a number "
+                              "(ASCII digits, optional sign, decimal point and exponent)")
         digits = len(text.lstrip("-").split(".")[0].lstrip("0"))
         if column.type == "number" and column.length and digits > column.length - (column.decimals or 0):
-            raise RecordError("invalidvalue", f"{column.name}: {value!r} does not fit number({column.length},{column.decimals})")
+            raise RecordError("invalidvalue",
+                              f"{column.name}: the value does not fit number({column.length},{column.decimals})")
         return text
     if column.type == "int":
-        text = str(value).strip()
-        if not _INTEGER.match(text):
-            raise RecordError("invalidvalue", f"{column.name}: {value!r} is not an integer")
+        text = str(value).strip(PHP_TRIM)
+        if not _INTEGER.fullmatch(text):
+            raise RecordError("invalidvalue", f"{column.name}: the value is not an integer (at most 18 digits)")
         return canonical(column, text)
     if column.type == "char" and column.length and len(str(value)) > column.length:
         raise RecordError("toolong", f"{column.name}: {len(str(value))} characters, the column holds {column.length}")
