@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
-from click.testing import Result
 
+from cli_workspace import FIELDS, Workspace, override_spec
 from reconciler.doctor import (
     Check,
     column_checks,
@@ -26,36 +26,11 @@ from reconciler.doctor import (
 from reconciler.errors import MziError
 from reconciler.providers.moodle import MoodleAuthError, MoodleProvider
 from reconciler.providers.zoho_client import ZohoAuthError, ZohoClient
-from reconciler.sandbox import Sandbox
 from reconciler.specs import Spec, bundled_specs_dir, load_spec
 
 
-class Workspace(Protocol):
-    """What the ``workspace`` fixture (conftest.py) offers. Not imported from conftest: with
-    ``pytest tests/integration tests/sandbox`` the module named ``conftest`` is the sandbox's."""
-
-    root: Path
-    config: Path
-
-    def run(self, *args: str) -> Result: ...
-
-    @property
-    def sandbox(self) -> Sandbox: ...
 
 
-FIELDS = "/crm/v8/settings/fields"
-
-
-def _override_spec(workspace: Workspace, name: str, old: str, new: str) -> None:
-    """Put a copy of bundled spec ``name`` with one edit in the workspace's ``specs_dir``."""
-    specs = workspace.root / "myspecs"
-    specs.mkdir(exist_ok=True)
-    text = (bundled_specs_dir() / name).read_text(encoding="utf-8")
-    assert old in text, f"{name} no longer contains {old!r}"
-    (specs / name).write_text(text.replace(old, new), encoding="utf-8")
-    if "specs_dir" not in workspace.config.read_text(encoding="utf-8"):
-        workspace.config.write_text('specs_dir = "myspecs"\n' + workspace.config.read_text(encoding="utf-8"),
-                                    encoding="utf-8")
 
 
 def _lines(output: str, label: str) -> list[str]:
@@ -85,7 +60,7 @@ def test_doctor_only_reads_and_asks_zoho_once_per_module(workspace: Workspace) -
 
 
 def test_a_spec_naming_a_zoho_field_that_does_not_exist_fails_naming_file_and_field(workspace: Workspace) -> None:
-    _override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Town"')
+    override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Town"')
     result = workspace.run("doctor", "--no-color")
     assert result.exit_code == 1
     [line] = _lines(result.output, "FAIL")
@@ -95,7 +70,7 @@ def test_a_spec_naming_a_zoho_field_that_does_not_exist_fails_naming_file_and_fi
 
 
 def test_a_lookup_field_mapped_to_a_text_zoho_field_is_a_type_mismatch(workspace: Workspace) -> None:
-    _override_spec(workspace, "enrollment.toml", '{ zoho = "Enrolled_Students", type = "lookup_id" }',
+    override_spec(workspace, "enrollment.toml", '{ zoho = "Enrolled_Students", type = "lookup_id" }',
                    '{ zoho = "Enrolled_Program", type = "lookup_id" }')
     result = workspace.run("doctor", "--no-color")
     assert result.exit_code == 1

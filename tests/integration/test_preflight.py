@@ -12,42 +12,19 @@ import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from click.testing import Result
 
+from cli_workspace import FIELDS, Workspace, override_spec
 from reconciler.sandbox import Sandbox
-from reconciler.specs import bundled_specs_dir
 from reconciler.state import StateStore
 
 
-class Workspace(Protocol):
-    """What the ``workspace`` fixture (conftest.py) offers."""
-
-    root: Path
-    config: Path
-
-    def run(self, *args: str) -> Result: ...
-
-    @property
-    def sandbox(self) -> Sandbox: ...
-
-
-FIELDS = "/crm/v8/settings/fields"
 #: the Zoho modules the bundled specs read
 SPEC_MODULES = 3
 
 
-def _override_spec(workspace: Workspace, name: str, old: str, new: str) -> None:
-    """Put a copy of bundled spec ``name`` with one edit in the workspace's ``specs_dir``."""
-    specs = workspace.root / "myspecs"
-    specs.mkdir(exist_ok=True)
-    text = (bundled_specs_dir() / name).read_text(encoding="utf-8")
-    assert old in text, f"{name} no longer contains {old!r}"
-    (specs / name).write_text(text.replace(old, new), encoding="utf-8")
-    if "specs_dir" not in workspace.config.read_text(encoding="utf-8"):
-        workspace.config.write_text('specs_dir = "myspecs"\n' + workspace.config.read_text(encoding="utf-8"),
-                                    encoding="utf-8")
 
 
 def _zoho_paths(workspace: Workspace) -> Counter[str]:
@@ -85,7 +62,7 @@ def _error(result: Result) -> str:
 # ---------------------------------------------------------------------- a Zoho field typo
 
 def test_a_zoho_field_typo_stops_plan_with_exit_1_naming_file_and_field_before_any_read(workspace: Workspace) -> None:
-    _override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
+    override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
     result = workspace.run("plan", "--no-color")
     assert result.exit_code == 1, result.output
     message = _error(result)
@@ -99,8 +76,8 @@ def test_a_zoho_field_typo_stops_plan_with_exit_1_naming_file_and_field_before_a
 
 
 def test_every_problem_is_listed_not_only_the_first(workspace: Workspace) -> None:
-    _override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
-    _override_spec(workspace, "class.toml", 'zoho = "Term"', 'zoho = "Termm"')
+    override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
+    override_spec(workspace, "class.toml", 'zoho = "Term"', 'zoho = "Termm"')
     message = _error(workspace.run("plan", "--no-color"))
     assert "BTEC_Students.Cityy" in message and "BTEC_Classes.Termm" in message, message
 
@@ -110,7 +87,7 @@ def test_a_zoho_field_typo_stops_apply_and_writes_nothing(workspace: Workspace) 
     box = workspace.sandbox
     before, writes = _students(workspace), box.write_counts()
     box.edit(_first_student(box), {"City": "Irbid"})
-    _override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
+    override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
     result = workspace.run("apply", "--auto-approve", "--no-color")
     assert result.exit_code == 1, result.output
     assert "BTEC_Students.Cityy" in _error(result)
@@ -124,7 +101,7 @@ def test_a_saved_plan_is_not_applied_when_a_spec_names_a_missing_zoho_field(work
     before = _students(workspace)
     planfile = workspace.root / "plan.json"
     assert workspace.run("plan", "--out", str(planfile)).exit_code == 0
-    _override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
+    override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
     result = workspace.run("apply", str(planfile), "--no-color")
     assert result.exit_code == 1, result.output
     assert "BTEC_Students.Cityy" in _error(result)
@@ -140,7 +117,7 @@ def _first_student(box: Sandbox) -> str:
 # ---------------------------------------------------------------------- a Moodle column the site lacks
 
 def test_a_spec_column_the_site_does_not_have_stops_plan_naming_file_table_and_column(workspace: Workspace) -> None:
-    _override_spec(workspace, "student.toml", "\ncity ", "\ncityy ")
+    override_spec(workspace, "student.toml", "\ncity ", "\ncityy ")
     result = workspace.run("plan", "--no-color")
     assert result.exit_code == 1, result.output
     message = _error(result)
@@ -217,7 +194,7 @@ def test_a_field_added_in_zoho_since_the_cache_is_refetched_once_and_the_plan_pa
 
 def test_a_typo_on_warm_metadata_asks_zoho_once_more_then_fails(workspace: Workspace) -> None:
     assert workspace.run("plan").exit_code == 0
-    _override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
+    override_spec(workspace, "student.toml", 'zoho = "City"', 'zoho = "Cityy"')
     assert workspace.run("plan").exit_code == 1
     assert _zoho_paths(workspace)[FIELDS] == SPEC_MODULES + 1
 
