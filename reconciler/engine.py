@@ -87,9 +87,22 @@ class Engine:
         if read_changes is None or due(spec):
             return None, await self._read_kind(spec, None)
         changed, deleted = await read_changes(spec)
+        if spec.subform is not None:
+            return await self._subform_changes(spec, changed, deleted)
         keys = set(changed) | set(deleted)
         actual = await self._target(spec).read(spec, keys) if keys else {}
         return keys, Snapshot({k: r for k, r in changed.items()}, actual)
+
+    async def _subform_changes(self, spec: Spec, rows: dict[str, Record], parents: set[str]) -> tuple[set[str], Snapshot]:
+        """A subform kind's changes: every row, on both sides, of the ``parents`` the source
+        read or saw deleted — a row missing from a re-read parent is gone from Zoho.
+
+        The target cannot be asked for "the rows of registration X" by key, so its table
+        is read in full (paged, no Zoho credit spent) and filtered by parent.
+        """
+        everything = await self._target(spec).read(spec)
+        actual = {k: r for k, r in everything.items() if spec.parent_of(k) in parents}
+        return set(rows) | set(actual), Snapshot(dict(rows), actual)
 
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
         kinds = sorted(scope)
@@ -247,6 +260,8 @@ class Engine:
             changes = diff_kind(spec, snap.desired, snap.actual, known, scope[kind], retired)
             if not targets:
                 changes = await self._confirm_deletes(spec, changes, snap, known, retired)
+            changes = _hold_rows_of_unread_parents(spec, changes, snap.desired)
+            if not targets:
                 full = scope[kind] is None
                 warnings += await self._mass_delete_warnings(spec, changes, snap, full)
                 warnings += await self._mass_blank_warnings(spec, changes, snap, full)
@@ -358,6 +373,24 @@ class Engine:
         log([Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
              for c in plan.changes if c.action is Action.BLOCKED])
         return log.in_order(plan.applicable() + [c for c in plan.changes if c.action is Action.BLOCKED])
+
+
+def _hold_rows_of_unread_parents(spec: Spec, changes: list[Change], desired: Mapping[str, Record]) -> list[Change]:
+    """In a subform kind, a row is deleted only when every row of its parent could be read.
+
+    A row whose own key cannot be read (an installment without its number) may be the
+    very row the target has: deleting that would plan "unknown" as "gone".
+    """
+    if spec.subform is None:
+        return changes
+    unread = {spec.parent_of(key) for key, record in desired.items() if record.error}
+    if not unread:
+        return changes
+    return [Change(Action.BLOCKED, c.address, c.label,
+                   reason=f"not deleted: {spec.subform} of {spec.parent_of(c.address.key)} has a row that "
+                          "cannot be read, which may be this one")
+            if c.action is Action.DELETE and spec.parent_of(c.address.key) in unread else c
+            for c in changes]
 
 
 def _groups(plan: Plan) -> list[tuple[str, list[Change]]]:

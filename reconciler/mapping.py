@@ -14,7 +14,7 @@ from typing import Any
 
 from .model import Address, Record, canonical_json
 from .normalize import NormalizeError, to_string
-from .specs import FieldMapper, FieldSpec, Spec
+from .specs import PARENT, FieldMapper, FieldSpec, Spec
 
 _CRITERION = re.compile(r"^([PMD])(\d+)_description$", re.IGNORECASE)
 _LEVELS = {"P": "pass", "M": "merit", "D": "distinction"}
@@ -120,10 +120,13 @@ def _check_returned(address: Address, mapper: FieldMapper, raw: dict[str, Any]) 
 
 def record_from_zoho(spec: Spec, raw: dict[str, Any]) -> Record:
     """A Zoho record (as the API returns it) → a normalized Record of ``spec``."""
-    address = Address(spec.kind, _key_text(raw.get(spec.key.zoho)))
-    if address.key == "?":
-        raise MappingError(address, spec.key.moodle,
-                           f"key field {spec.key.zoho}: Zoho did not return it; check the spec's [key]")
+    if spec.key.composite:
+        address = Address(spec.kind, _composite_key(spec, raw))
+    else:
+        address = Address(spec.kind, _key_text(raw.get(spec.key.zoho)))
+        if address.key == "?":
+            raise MappingError(address, spec.key.columns[0],
+                               f"key field {spec.key.zoho}: Zoho did not return it; check the spec's [key]")
     fields: dict[str, Any] = {}
     for mapper in spec.mappers:
         if not _read_from_zoho(mapper):
@@ -137,6 +140,80 @@ def record_from_zoho(spec: Spec, raw: dict[str, Any]) -> Record:
     return Record(address, fields, spec.render_label(address.key, fields))
 
 
+def _composite_key(spec: Spec, raw: dict[str, Any]) -> str:
+    """The address key from the key columns' normalized values, so ``2``, ``"2"`` and
+    ``2.0`` name the same row on both sides; a part that is empty or unreadable fails
+    the record, addressed with ``?`` in that part's place."""
+    values: dict[str, Any] = {}
+    problem: tuple[str, str] | None = None
+    for mapper in spec.mappers:
+        if mapper.name not in spec.key.columns:
+            continue
+        where = f"key field {mapper.name} (Zoho {_zoho_label(mapper.field)})"
+        if any(name not in raw for name in mapper.field.zoho_names):
+            problem = problem or (mapper.name, f"{where}: Zoho did not return this field; check the spec's api name")
+            continue
+        try:
+            values[mapper.name] = mapper.normalize(_zoho_value(mapper.field, raw))
+        except NormalizeError as exc:
+            problem = problem or (mapper.name, _problem(where, exc, False))
+            continue
+        if values[mapper.name] is None:
+            problem = problem or (mapper.name, f"{where} is empty; a record without it cannot be told apart")
+    key = spec.key_text(values)
+    if problem is not None or key is None:
+        column, message = problem or (spec.key.columns[0], "the key is empty")
+        shown = {c: values.get(c) if values.get(c) is not None else "?" for c in spec.key.columns}
+        raise MappingError(Address(spec.kind, spec.key_text(shown) or "?"), column, message)
+    return key
+
+
+def subform_records(spec: Spec, parent: dict[str, Any]) -> list[Record]:
+    """The rows of a Zoho record's subform (``spec.subform``) → Records of ``spec``.
+
+    Each row is read with its parent's fields available as ``$parent.<api name>``. A row
+    that cannot be read fails alone (a row without its own key is addressed
+    ``<parent id>:?<row number>``), and rows sharing a key are all unreadable under that
+    key — which of them is the real one is unknown, and unknown is not planned.
+    """
+    assert spec.subform is not None
+    parent_id = _key_text(parent.get("id"))
+    name = spec.subform
+    if name not in parent:
+        return [Record.unreadable(Address(spec.kind, f"{parent_id}:?"),
+                                  f"subform {name}: Zoho did not return it; check the spec's source.subform")]
+    value = parent[name]
+    if value is None or value == "" or value == []:
+        return []
+    if not isinstance(value, list):
+        return [Record.unreadable(Address(spec.kind, f"{parent_id}:?"), f"subform {name} is not a list of rows")]
+    inherited = {f"{PARENT}{k}": v for k, v in parent.items()}
+    by_key: dict[str, list[tuple[int, Record]]] = {}
+    for number, row in enumerate(value, start=1):
+        record = _subform_row(spec, parent_id, number, row, inherited)
+        by_key.setdefault(record.address.key, []).append((number, record))
+    records = []
+    for key, found in by_key.items():
+        if len(found) == 1:
+            records.append(found[0][1])
+            continue
+        rows = ", ".join(str(n) for n, _ in found[:-1]) + f" and {found[-1][0]}"
+        records.append(Record.unreadable(Address(spec.kind, key),
+                                         f"rows {rows} of {name} have the same key {key}; each row needs its own"))
+    return records
+
+
+def _subform_row(spec: Spec, parent_id: str, number: int, row: Any, inherited: dict[str, Any]) -> Record:
+    where = f"row {number} of {spec.subform}"
+    if not isinstance(row, dict):
+        return Record.unreadable(Address(spec.kind, f"{parent_id}:?{number}"), f"{where} is not a row")
+    try:
+        return record_from_zoho(spec, {**row, **inherited})
+    except MappingError as exc:
+        key = f"{parent_id}:?{number}" if exc.column in spec.key.columns else exc.address.key
+        return Record.unreadable(Address(spec.kind, key), f"{where}: {exc}")
+
+
 def _key_text(value: Any) -> str:
     """The key as text, ``?`` when there is none to name the record by."""
     if value is None or isinstance(value, (dict, list, bool)) or str(value).strip() == "":
@@ -146,9 +223,10 @@ def _key_text(value: Any) -> str:
 
 def record_from_moodle(spec: Spec, row: dict[str, Any]) -> Record:
     """A row of the ``local_mzi_*`` table → a normalized Record of ``spec``."""
-    address = Address(spec.kind, _key_text(row.get(spec.key.moodle)))
-    if address.key == "?":
-        raise MappingError(address, spec.key.moodle, f"key column {spec.key.moodle} is empty or missing")
+    address = Address(spec.kind, moodle_key(spec, row))
+    if "?" in address.key:
+        raise MappingError(address, spec.key.columns[0],
+                           f"key column {', '.join(spec.key.columns)} is empty, missing or unreadable")
     fields: dict[str, Any] = {}
     for mapper in spec.mappers:
         if mapper.field.const is not None and mapper.name not in row:
@@ -158,6 +236,25 @@ def record_from_moodle(spec: Spec, row: dict[str, Any]) -> Record:
         except NormalizeError as exc:
             raise MappingError(address, mapper.name, _problem(f"column {mapper.name}", exc, mapper.sensitive)) from None
     return Record(address, fields, spec.render_label(address.key, fields))
+
+
+def moodle_key(spec: Spec, row: dict[str, Any]) -> str:
+    """The address key of a Moodle row; ``?`` in place of a part that is empty or unreadable.
+
+    A composite key's parts are normalized like their fields (``installment_number``
+    ``"2"`` → ``2``), so the key reads the same as the one built from Zoho's values.
+    """
+    if not spec.key.composite:
+        return _key_text(row.get(spec.key.columns[0]))
+    parts: dict[str, Any] = {}
+    for mapper in spec.mappers:
+        if mapper.name in spec.key.columns:
+            try:
+                parts[mapper.name] = mapper.normalize(row.get(mapper.name))
+            except NormalizeError:
+                parts[mapper.name] = None
+    shown = {c: "?" if _key_text(parts.get(c)) == "?" else parts[c] for c in spec.key.columns}
+    return spec.key_text(shown) or "?"
 
 
 def moodle_value(field_type: str, value: Any) -> str | int:
@@ -175,9 +272,17 @@ def moodle_value(field_type: str, value: Any) -> str | int:
 
 
 def moodle_row(spec: Spec, key: str, fields: dict[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The parameters of one record for ``local_mzi_upsert_<table>``: key plus ``names``."""
+    """The parameters of one record for ``local_mzi_upsert_<table>``: key column(s) plus ``names``.
+
+    A composite key's columns come from the address key, so an update carrying only its
+    changed fields still names its row.
+    """
     chosen = spec.managed_fields if names is None else names
-    row: dict[str, Any] = {spec.key.moodle: key}
+    parts = spec.split_key(key) if spec.key.composite else {spec.key.columns[0]: key}
+    if parts is None:
+        raise MappingError(Address(spec.kind, key), spec.key.columns[0],
+                           f"the key {key!r} does not have the parts {', '.join(spec.key.columns)}")
+    row: dict[str, Any] = dict(parts)
     for name in chosen:
         if name in fields:
             row[name] = moodle_value(spec.fields[name].type, fields[name])

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import MziError, PreflightError
 from .providers.zoho_client import ZohoError
 from .schema.xmldb import SchemaError, load_schema
-from .specs import FieldSpec, Spec
+from .specs import PARENT, FieldSpec, Spec
 
 if TYPE_CHECKING:
     from .commands import Workspace
@@ -224,11 +224,36 @@ def _named_fields(spec: Spec) -> list[tuple[str, FieldSpec | None, str]]:
     """
     named: list[tuple[str, FieldSpec | None, str]] = []
     if spec.key.zoho != "id":
-        named.append((spec.key.moodle, None, spec.key.zoho))
+        named.append((spec.key.columns[0], None, spec.key.zoho))
     for column, field_spec in spec.fields.items():
         if field_spec.const is None:
-            named += [(column, field_spec, name) for name in field_spec.zoho_names if name != "id"]
+            named += [(column, field_spec, name) for zoho in field_spec.zoho_names
+                      if (name := _module_field(zoho, spec)) is not None and name != "id"]
     return named
+
+
+def _module_field(name: str, spec: Spec) -> str | None:
+    """The module's api name a spec's Zoho name stands for: in a subform kind a row's
+    column (which Zoho's fields metadata does not describe: ``None``) or ``$parent.<name>``."""
+    if spec.subform is None:
+        return name
+    return name.removeprefix(PARENT) if name.startswith(PARENT) else None
+
+
+def _subform_check(spec: Spec, at: str, metadata: ZohoFields) -> Check | None:
+    """A subform kind's source field exists in the module and is a subform (its columns
+    are not in the metadata; a misspelt column fails each row it is read from)."""
+    if spec.subform is None:
+        return None
+    module, meta = spec.zoho_module, metadata.get(spec.subform)
+    if meta is None:
+        return Check(f"zoho: {spec.kind} source", False,
+                     f"{at}: source.subform names {module}.{spec.subform}, which does not exist in Zoho")
+    if meta.get("data_type") != "subform":
+        return Check(f"zoho: {spec.kind} source", False,
+                     f"{at}: source.subform names {module}.{spec.subform}, whose Zoho data_type is "
+                     f"{meta.get('data_type')}, not subform")
+    return None
 
 
 def spec_field_checks(spec: Spec, metadata: ZohoFields | MziError) -> list[Check]:
@@ -240,6 +265,7 @@ def spec_field_checks(spec: Spec, metadata: ZohoFields | MziError) -> list[Check
         return [Check(f"zoho: {spec.kind} fields", False, f"{at}: cannot read {module}'s fields: {metadata}")]
     failures = [check for column, field_spec, name in _named_fields(spec)
                 if (check := _field_check(spec, at, column, field_spec, name, metadata)) is not None]
+    failures += [check for check in (_subform_check(spec, at, metadata),) if check is not None]
     if failures:
         return failures
     count = len({name for _, _, name in _named_fields(spec)})
@@ -297,7 +323,7 @@ def _columns_check(spec: Spec, tables: Tables, source: str) -> Check:
     if table not in tables:
         return Check(name, False, f"{where(spec)}: table {table} is not {source} (is local_mzi installed and upgraded?)")
     present = set(tables[table])
-    wanted = [spec.key.moodle, *spec.fields]
+    wanted = list(dict.fromkeys([*spec.key.columns, *spec.fields]))
     missing = [c for c in wanted if c not in present]
     if missing:
         return Check(name, False, f"{where(spec)}: {table} {source} has no column {', '.join(missing)}")

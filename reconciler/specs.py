@@ -17,7 +17,7 @@ Validation errors name the file, the kind and the field (``specs/student.toml: k
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +37,10 @@ System = Literal["zoho", "moodle"]
 
 #: transforms that turn one or more Zoho fields into one value (see mapping.py)
 TRANSFORMS = ("subform", "btec_criteria")
+#: in a subform kind, ``zoho = "$parent.<api name>"`` reads a field of the row's parent record
+PARENT = "$parent."
+#: separates the parts of a composite key in an address: ``installment.5847596000000101234:2``
+KEY_SEPARATOR = ":"
 
 
 class _Strict(BaseModel):
@@ -48,6 +52,7 @@ class Endpoint(_Strict):
 
     system: System
     module: str | None = Field(None, description="Zoho module api name")
+    subform: str | None = Field(None, description="a subform field of `module`: its rows are the records")
     table: str | None = Field(None, description="Moodle table without prefix")
 
     @model_validator(mode="after")
@@ -56,14 +61,41 @@ class Endpoint(_Strict):
             raise ValueError("a zoho endpoint needs `module`")
         if self.system == "moodle" and not self.table:
             raise ValueError("a moodle endpoint needs `table`")
+        if self.subform is not None and self.system != "zoho":
+            raise ValueError("`subform` names a Zoho subform field; only a zoho endpoint has one")
         return self
 
 
 class KeySpec(_Strict):
-    """The identity shared by both sides: Zoho's record id and the Moodle key column."""
+    """The identity shared by both sides: Zoho's record id and the Moodle key column(s).
+
+    ``moodle`` is one column, or a list of columns for a composite key (the table's
+    unique index, e.g. ``["zoho_registration_id", "installment_number"]``). A composite
+    key's parts are ordinary fields of the spec (they say where each value comes from
+    and its type); the address key is their normalized values joined with ``:``.
+    """
 
     zoho: str = "id"
-    moodle: str
+    moodle: str | tuple[str, ...]
+
+    @field_validator("moodle")
+    @classmethod
+    def _parts_are_columns(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if isinstance(value, str):
+            return value
+        if len(value) < 2:
+            raise ValueError("a composite key needs two or more columns; name a single column as a string")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a composite key names a column twice: {list(value)}")
+        return value
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.moodle,) if isinstance(self.moodle, str) else self.moodle
+
+    @property
+    def composite(self) -> bool:
+        return not isinstance(self.moodle, str)
 
 
 class Dependency(_Strict):
@@ -171,8 +203,10 @@ class Spec(_Strict):
     def _consistent(self) -> "Spec":
         if self.source.system == self.target.system:
             raise ValueError("source and target must be different systems")
-        if self.key.moodle in self.fields:
+        if not self.key.composite and self.key.moodle in self.fields:
             raise ValueError(f"the key column {self.key.moodle!r} is implied by [key]; do not list it in [fields]")
+        self._check_composite_key()
+        self._check_subform_source()
         for dep in self.depends_on:
             if dep.field not in self.fields:
                 raise ValueError(f"depends_on names field {dep.field!r}, which is not in [fields]")
@@ -181,6 +215,74 @@ class Spec(_Strict):
         if self.drift_marker is not None and self.drift_marker not in self.fields:
             raise ValueError(f"drift_marker {self.drift_marker!r} is not in [fields]")
         return self
+
+    def _check_composite_key(self) -> None:
+        """Each part of a composite key is a plain field: one value, read as is, never hidden."""
+        if not self.key.composite:
+            return
+        for part in self.key.columns:
+            field = self.fields.get(part)
+            if field is None:
+                raise ValueError(f"key column {part!r} of the composite key is not in [fields]; "
+                                 "each part needs a field saying where its value comes from")
+            if field.transform is not None or field.const is not None or isinstance(field.zoho, list):
+                raise ValueError(f"key column {part!r} must read one Zoho value as is (no transform, const or list)")
+            if field.sensitive:
+                raise ValueError(f"key column {part!r} is part of every address and cannot be sensitive")
+            if field.type in ("json", "text"):
+                raise ValueError(f"key column {part!r} cannot be of type {field.type}")
+
+    def _check_subform_source(self) -> None:
+        """A subform kind's rows are told apart by their parent's id and a key of their own."""
+        parent_fields = [n for n, f in self.fields.items() if any(z.startswith(PARENT) for z in f.zoho_names)]
+        if self.source.subform is None:
+            if parent_fields:
+                raise ValueError(f"field {parent_fields[0]!r} reads {PARENT}…, which only a source with `subform` has")
+            return
+        if self.source.subform == self.key.zoho:
+            raise ValueError("the subform field cannot also be the key")
+        if self.key.zoho != "id":
+            raise ValueError("a subform kind's parent is found by its record id: leave key.zoho = \"id\"")
+        if not self.key.composite:
+            raise ValueError("a subform kind needs a composite key: the parent's id column and the row's own "
+                             "column(s), e.g. moodle = [\"zoho_registration_id\", \"installment_number\"]")
+        if self.parent_field not in self.key.columns:
+            raise ValueError(f"a subform kind needs a key column read from the parent's id "
+                             f"(zoho = \"{PARENT}id\"), one of {list(self.key.columns)}")
+
+    @property
+    def subform(self) -> str | None:
+        """The Zoho subform field whose rows are this kind's records, if it is a subform kind."""
+        return self.source.subform if self.source.system == "zoho" else None
+
+    @property
+    def parent_field(self) -> str | None:
+        """The field holding the parent record's id in a subform kind (``zoho = "$parent.id"``)."""
+        return next((n for n, f in self.fields.items() if f.zoho == f"{PARENT}id"), None)
+
+    def key_text(self, values: Mapping[str, Any]) -> str | None:
+        """The address key of a record from its key columns' values; ``None`` when a part is empty."""
+        parts = [values.get(column) for column in self.key.columns]
+        if any(p is None or isinstance(p, (dict, list, bool)) or str(p).strip() == "" for p in parts):
+            return None
+        return KEY_SEPARATOR.join(str(p) for p in parts)
+
+    def split_key(self, key: str) -> dict[str, str] | None:
+        """An address key → its parts by column (split from the right, as the plugin does:
+        only the first part may hold a ``:``); ``None`` when it has too few parts."""
+        columns = self.key.columns
+        parts = key.rsplit(KEY_SEPARATOR, len(columns) - 1) if len(columns) > 1 else [key]
+        if len(parts) != len(columns) or any(p == "" for p in parts):
+            return None
+        return dict(zip(columns, parts))
+
+    def parent_of(self, key: str) -> str | None:
+        """The parent's Zoho id in a subform kind's address key (``None``: not a subform kind)."""
+        parent = self.parent_field
+        if parent is None:
+            return None
+        parts = self.split_key(key)  # an unreadable row's ``<parent>:?<row>`` splits too
+        return parts[parent] if parts is not None else None
 
     @property
     def zoho_module(self) -> str:

@@ -26,7 +26,7 @@ from ..batches import Batch, Gate, ResultSink, run_batches, settle
 from ..errors import AuthError, TerminalError
 from ..http import RetryingClient, RetryPolicy, Sleep
 from ..mapping import MappingError, moodle_row, record_from_moodle
-from ..model import Action, Address, Change, Record, Result
+from ..model import Action, Change, Record, Result
 from ..specs import Spec
 
 ENDPOINT = "/webservice/rest/server.php"
@@ -232,7 +232,11 @@ class MoodleProvider:
     # -------------------------------------------------------------- Provider protocol
 
     async def read(self, spec: Spec, keys: Collection[str] | None = None, since: datetime | None = None) -> dict[str, Record]:
-        """Records of ``spec``'s table: all, only ``keys``, or modified since ``since``."""
+        """Records of ``spec``'s table: all, only ``keys``, or modified since ``since``.
+
+        Keys travel as the address keys: a composite key's parts joined with ``:``
+        (``5847596000000101234:2``), which the plugin splits from the right.
+        """
         fn = function_names(spec.moodle_table)["get"]
         base: dict[str, Any] = {"limit": self.page_size}
         if since is not None:
@@ -250,7 +254,7 @@ class MoodleProvider:
             try:
                 record = record_from_moodle(spec, row)
             except MappingError as exc:  # a bad value fails its record only, never the read
-                record = Record.unreadable(Address(spec.kind, str(row[spec.key.moodle])), str(exc))
+                record = Record.unreadable(exc.address, str(exc))
             records[record.address.key] = record
         return records
 

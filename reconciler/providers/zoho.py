@@ -34,9 +34,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
 from ..batches import Batch, Gate, ResultSink, run_batches
-from ..mapping import MappingError, record_from_zoho, zoho_row, zoho_value
+from ..mapping import MappingError, record_from_zoho, subform_records, zoho_row, zoho_value
 from ..model import Action, Address, Change, Record, Result, canonical_json
-from ..specs import Spec
+from ..specs import PARENT, Spec
 from .zoho_client import MAX_PER_PAGE, MAX_WRITE_PER_CALL, Channel, WriteResult, ZohoClient, ZohoStats, chunked
 
 #: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
@@ -71,7 +71,15 @@ def _utcnow() -> datetime:
 
 
 def zoho_fields(spec: Spec) -> list[str]:
-    """The Zoho api names ``spec`` reads: every field's ``zoho`` names plus a non-id key."""
+    """The Zoho api names ``spec`` reads: every field's ``zoho`` names plus a non-id key.
+
+    A subform kind reads its parent module: the subform field (its rows carry every
+    column) and the parent fields its spec names as ``$parent.<api name>``.
+    """
+    if spec.subform is not None:
+        inherited = [name.removeprefix(PARENT) for f in spec.fields.values() for name in f.zoho_names
+                     if name.startswith(PARENT)]
+        return [n for n in dict.fromkeys([spec.subform, *inherited]) if n != "id"]
     names: list[str] = []
     for f in spec.fields.values():
         if f.const is None:
@@ -141,27 +149,37 @@ class ZohoProvider:
         With neither, everything is "changed": all records and every deleted id. The
         watermark advances only when it was the starting point (an explicit ``since``
         may skip a gap the watermark still covers).
+
+        A subform kind's rows have no ids or times of their own: the records are the rows
+        of the parents modified since then, and the ids are the *parents* whose rows are
+        in scope — those read (all their rows, so a row not among them is gone) and those
+        deleted (all their rows are gone).
         """
         mark = since or self._watermark(spec.kind)
         started = self._now()
+        parents: set[str] = set()
         records, gone = await asyncio.gather(
-            self._list(spec, mark), self.client.deleted(spec.zoho_module, since=mark))
+            self._list(spec, mark, parents), self.client.deleted(spec.zoho_module, since=mark))
         if since is None:
             self._mark(spec.kind, started, full=mark is None)
-        return records, {str(row["id"]) for row in gone if row.get("id") is not None}
+        deleted = {str(row["id"]) for row in gone if row.get("id") is not None}
+        return records, (parents | deleted) if spec.subform is not None else deleted
 
     def full_refresh_due(self, spec: Spec) -> bool:
         """True when the last full read of ``spec`` is unknown or older than ``full_refresh_after``."""
         last = self.watermarks.get_watermark(_full_key(spec.kind)) if self.watermarks else None
         return last is None or self._now() - _aware(last) > self.full_refresh_after
 
-    async def _list(self, spec: Spec, since: datetime | None) -> dict[str, Record]:
+    async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
+        """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
         async for page in self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
                                                    per_page=MAX_PER_PAGE):
             for raw in page:
-                record = _record(spec, raw)
-                records[record.address.key] = record
+                if parents is not None and raw.get("id") is not None:
+                    parents.add(str(raw["id"]))
+                for record in _records(spec, raw):
+                    records[record.address.key] = record
         return records
 
     async def _read_keys(self, spec: Spec, keys: Collection[str]) -> dict[str, Record]:
@@ -170,11 +188,21 @@ class ZohoProvider:
         wanted = {str(k) for k in keys}
         if not wanted:
             return {}
+        if spec.subform is not None:
+            return await self._read_rows(spec, wanted)
         if spec.key.zoho != "id":
             return {k: r for k, r in (await self._list(spec, None)).items() if k in wanted}
         raws = await self.client.get_by_ids(spec.zoho_module, sorted(wanted), zoho_fields(spec))
         records = (_record(spec, raw) for raw in raws)
         return {r.address.key: r for r in records if r.address.key in wanted}
+
+    async def _read_rows(self, spec: Spec, wanted: set[str]) -> dict[str, Record]:
+        """Subform rows by key: their parents by id, exploded. Unreadable rows of those
+        parents come along (the engine must not delete a row it could not read)."""
+        parents = {p for p in (spec.parent_of(k) for k in wanted) if p is not None}
+        raws = await self.client.get_by_ids(spec.zoho_module, sorted(parents), zoho_fields(spec))
+        records = [r for raw in raws if str(raw.get("id")) in parents for r in _records(spec, raw)]
+        return {r.address.key: r for r in records if r.address.key in wanted or r.error}
 
     def _watermark(self, kind: str) -> datetime | None:
         return self.watermarks.get_watermark(kind) if self.watermarks else None
@@ -235,7 +263,12 @@ def _record(spec: Spec, raw: dict[str, Any]) -> Record:
     try:
         return record_from_zoho(spec, raw)
     except MappingError as exc:
-        return Record.unreadable(Address(spec.kind, str(raw[spec.key.zoho])), str(exc))
+        return Record.unreadable(exc.address, str(exc))
+
+
+def _records(spec: Spec, raw: dict[str, Any]) -> list[Record]:
+    """The Records one Zoho record gives: itself, or for a subform kind its rows."""
+    return subform_records(spec, raw) if spec.subform is not None else [_record(spec, raw)]
 
 
 class _WritePlan:
