@@ -70,3 +70,20 @@ def test_get_categories_finds_an_existing_category_and_not_a_missing_one(moodle:
     found = moodle.ok("core_course_get_categories", criteria=[{"key": "id", "value": str(category)}])
     assert [c["id"] for c in found] == [category], found
     assert moodle.ok("core_course_get_categories", criteria=[{"key": "id", "value": "2000000000"}]) == []
+
+
+def test_when_two_courses_share_an_idnumber_ensure_courses_updates_the_newest_as_the_plugin_does(
+        emulator_only: MoodleClient) -> None:
+    """The plugin picks ``id DESC`` (courses.php ensure_course); mzi's course read keeps the newest too."""
+    import sqlite3
+
+    idnumber = emulator_only.unique()
+    first = emulator_only.ok("local_mzi_ensure_courses", courses=[course(emulator_only, idnumber, emulator_only.unique("S"))])
+    assert emulator_only.db_path is not None
+    conn = sqlite3.connect(emulator_only.db_path)
+    newest = conn.execute("INSERT INTO mdl_course (category, fullname, shortname, idnumber) VALUES (1, 'Copy', ?, ?)",
+                          (emulator_only.unique("S"), idnumber)).lastrowid
+    conn.commit()
+    conn.close()
+    again = emulator_only.ok("local_mzi_ensure_courses", courses=[course(emulator_only, idnumber, emulator_only.unique("S"))])
+    assert again["results"][0]["courseid"] == newest != first["results"][0]["courseid"], (first, again)

@@ -158,3 +158,27 @@ def test_a_class_gone_from_zoho_plans_no_course_change_and_keeps_the_course(work
     assert [c["id"] for c in courses] == [courseid], "the course of a deleted class must stay"
     assert courses[0]["visible"] == 0, "the plugin hides the course of a cancelled class (hidecancelledcourses)"
     assert _summary(workspace.run("plan", "--no-color").output) == "No changes."
+
+
+def _cost(workspace: Workspace, *kinds: str) -> tuple[list[str], int]:
+    """(Zoho paths, local_mzi_get_courses calls) of one plan of ``kinds``."""
+    count = "SELECT COUNT(*) AS n FROM mdl_mzi_api_log WHERE wsfunction = 'local_mzi_get_courses'"
+    zoho_before, moodle_before = len(workspace.sandbox.zoho_store().api_log()), _rows(workspace, count)[0]["n"]
+    result = workspace.run("plan", *(a for k in kinds for a in ("--kind", k)))
+    assert result.exit_code == 0, result.output
+    zoho = [r["path"] for r in workspace.sandbox.zoho_store().api_log()[zoho_before:]]
+    return zoho, _rows(workspace, count)[0]["n"] - moodle_before
+
+
+def test_planning_courses_costs_one_zoho_page_per_200_classes_and_one_moodle_read(workspace: Workspace) -> None:
+    """The course kind reads BTEC_Classes itself (not the class kind's copy): beside the
+    class kind it costs ⌈classes/200⌉ more Zoho calls and one local_mzi_get_courses page."""
+    assert workspace.run("plan").exit_code == 0  # the sandbox is made; its first calls are not counted
+    classes = len(_zoho_class_ids(workspace))
+    alone, _ = _cost(workspace, "class")
+    both, get_courses = _cost(workspace, "class", "course")
+    extra = list(both)
+    for path in alone:
+        extra.remove(path)
+    assert extra == ["/crm/v8/BTEC_Classes"] * -(-classes // 200), (alone, both)
+    assert get_courses == 1

@@ -80,7 +80,7 @@ def ensure_courses(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         if category not in categories:
             results.append(_result(key, "error", "invalidcategory", f"no course category has id {category}", courseid=0))
             continue
-        row = ctx.conn.execute("SELECT * FROM mdl_course WHERE idnumber = ? AND id <> ? ORDER BY id LIMIT 1",
+        row = ctx.conn.execute("SELECT * FROM mdl_course WHERE idnumber = ? AND id <> ? ORDER BY id DESC LIMIT 1",
                                (key, SITE_COURSE_ID)).fetchone()
         if row is None:
             courseid, status = _create_course(ctx, course, category), "created"
