@@ -17,8 +17,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .http import RetryPolicy
@@ -87,6 +88,17 @@ class MoodleSettings(HttpSettings):
     concurrency: int = Field(4, ge=1, le=50)
     timeout_seconds: float = Field(60.0, gt=0, le=600)
     max_input_vars: int = Field(5000, ge=100)
+    timezone: str = Field("Asia/Amman", description="the site's zone: a course date is the unix time of local midnight")
+    course_category_id: int = Field(0, ge=0, description="category of new courses; 0 = the plugin's setting")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {value!r} is not an IANA zone name (e.g. \"Asia/Amman\", \"UTC\")") from None
+        return value
 
     @model_validator(mode="after")
     def _live_needs_url(self) -> "MoodleSettings":

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .model import Action, Address, Change, FieldDelta, Record, fingerprint
-from .specs import Spec
+from .specs import Dependency, Spec
 
 #: keys of each kind known to exist (in the source, or live in the target), for dependency checks
 Known = Mapping[str, set[str]]
@@ -54,11 +54,19 @@ def compared_fingerprint(spec: Spec, record: Record | None) -> str | None:
     return fingerprint({name: record.fields.get(name) for name in spec.compared_fields})
 
 
+def dependency_value(spec: Spec, dep: Dependency, record: Record) -> Any:
+    """The key of ``dep``'s parent in ``record``: a field, or the record's own key when the
+    dependency names the key column (a course is keyed by the id of the class it belongs to)."""
+    if dep.field == spec.key.moodle and dep.field not in spec.fields:
+        return record.address.key
+    return record.fields.get(dep.field)
+
+
 def missing_dependencies(spec: Spec, record: Record, known: Known) -> tuple[Address, ...]:
     """Dependencies of ``record`` that do not exist live (a null reference is no dependency)."""
     missing = []
     for dep in spec.depends_on:
-        value = record.fields.get(dep.field)
+        value = dependency_value(spec, dep, record)
         if value is not None and str(value) not in known.get(dep.kind, set()):
             missing.append(Address(dep.kind, str(value)))
     return tuple(missing)

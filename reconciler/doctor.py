@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from .commands import Workspace
 
 # the field and column checks live in preflight.py (plan and apply run them too); re-exported here
-__all__ = ["COMPATIBLE", "TRANSFORM_TYPES", "Check", "Severity", "column_checks", "fetch_metadata", "max_input_vars_check",
+__all__ = ["COMPATIBLE", "TRANSFORM_TYPES", "Check", "Severity", "column_checks", "course_category_checks",
+           "fetch_metadata", "max_input_vars_check",
            "moodle_checks", "plugin_checks", "run_checks", "spec_field_checks", "unique_checks", "upsert_keys",
            "zoho_checks"]
 
@@ -66,7 +67,8 @@ async def run_checks(ws: "Workspace") -> list[Check]:
     """Every check, Zoho's and Moodle's run concurrently; results in a stable order."""
     moodle_provider: Any = ws.providers["moodle"]
     zoho, moodle = await asyncio.gather(zoho_checks(ws), moodle_checks(moodle_provider, ws.config.moodle.max_input_vars))
-    return [*zoho, *moodle, *column_checks(ws.specs.values(), await _site_tables(moodle_provider))]
+    category = await course_category_checks(moodle_provider, ws.specs.values(), ws.config.moodle.course_category_id)
+    return [*zoho, *moodle, *category, *column_checks(ws.specs.values(), await _site_tables(moodle_provider))]
 
 
 async def _site_tables(moodle: _MoodleSide) -> dict[str, frozenset[str]] | None:
@@ -172,6 +174,27 @@ def plugin_checks(info: Mapping[str, Any], configured_max_input_vars: int) -> li
               "the token's user holds local/mzi:manage" if info.get("canmanage") else
               "the token's user lacks local/mzi:manage: give the mzi web-service user's role that capability"),
     ]
+
+
+async def course_category_checks(moodle: Any, specs: Iterable[Spec], category_id: int) -> list[Check]:
+    """The category ``[moodle] course_category_id`` names exists (when a spec makes courses):
+    otherwise every course create fails, one record at a time, in the middle of an apply."""
+    if not any(s.moodle_resource == "course" for s in specs):
+        return []
+    name = "moodle: course category"
+    if category_id == 0:
+        return [Check(name, True, "[moodle] course_category_id = 0: new courses go to the category of the "
+                                  "plugin's setting (local_mzi | defaultcategory), else Moodle's default")]
+    try:
+        found = await moodle.course_categories([category_id])
+    except MziError as exc:
+        return [Check(name, False, f"cannot look up course category {category_id}: {exc}")]
+    if any(int(c.get("id", 0)) == category_id for c in found):
+        shown = next(c for c in found if int(c.get("id", 0)) == category_id)
+        return [Check(name, True, f"category {category_id} ({shown.get('name', '?')}) exists")]
+    return [Check(name, False, f"[moodle] course_category_id = {category_id}, but Moodle has no course category with "
+                               f"that id (or the web-service user cannot see it): set it to an existing category's id, "
+                               f"or 0 for the plugin's setting")]
 
 
 def max_input_vars_check(server: int, configured: int) -> Check:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .batches import Gate, ResultSink, not_attempted
-from .diff import Known, compared_fingerprint, diff_kind, is_retired
+from .diff import Known, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
@@ -111,9 +111,10 @@ class Engine:
 
     def _dependency_keys(self, kind: str, snap: Snapshot) -> dict[str, set[str]]:
         wanted: dict[str, set[str]] = {}
-        for dep in self.specs[kind].depends_on:
+        spec = self.specs[kind]
+        for dep in spec.depends_on:
             for record in snap.desired.values():
-                value = record.fields.get(dep.field)
+                value = dependency_value(spec, dep, record)
                 if value is not None:
                     wanted.setdefault(dep.kind, set()).add(str(value))
         return wanted
@@ -319,7 +320,8 @@ class Engine:
     def _failed_parent(self, change: Change, failed: set[Address]) -> Address | None:
         spec = self.specs[change.address.kind]
         for dep in spec.depends_on:
-            value = (change.after or {}).get(dep.field)
+            own_key = dep.field == spec.key.moodle and dep.field not in spec.fields
+            value = change.address.key if own_key else (change.after or {}).get(dep.field)
             if value is not None and Address(dep.kind, str(value)) in failed:
                 return Address(dep.kind, str(value))
         return None

@@ -77,12 +77,22 @@ def _btec_criteria(raw: dict[str, Any], names: list[str]) -> list[dict[str, str]
     return criteria or None
 
 
+def _membership(field: FieldSpec, value: Any) -> bool:
+    """``in``/``not_in``: whether the Zoho value (as text; empty and ``-None-`` are no value)
+    is one of ``values`` — e.g. a course is visible unless its class is ``Cancelled``."""
+    text = to_string(value)
+    found = text is not None and text in (field.values or [])
+    return found if field.transform == "in" else not found
+
+
 def _zoho_value(field: FieldSpec, raw: dict[str, Any]) -> Any:
     if field.const is not None:
         return field.const
     if field.transform == "btec_criteria":
         return _btec_criteria(raw, field.zoho_names)
     value = raw.get(field.zoho) if isinstance(field.zoho, str) else None
+    if field.transform in ("in", "not_in"):
+        return _membership(field, value)
     if field.transform == "subform":
         return _subform_rows(value, field.subform_fields)
     if field.type == "lookup_id":

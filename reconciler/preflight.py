@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import MziError, PreflightError
+from .providers.moodle_courses import COURSE_FIELDS, COURSE_KEY
 from .providers.zoho_client import ZohoError
 from .schema.xmldb import SchemaError, load_schema
 from .specs import PARENT, FieldSpec, Spec
@@ -41,6 +42,8 @@ Severity = Literal["error", "warning"]
 ZohoFields = dict[str, dict[str, Any]]
 #: Moodle table → its column names
 Tables = Mapping[str, Collection[str]]
+#: the fields of each Moodle resource kind, as its adapter reads and writes them
+RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS}
 
 _TEXTUAL = frozenset({"text", "textarea", "email", "phone", "website", "autonumber", "picklist", "formula"})
 _NUMERIC = frozenset({"integer", "bigint", "double", "decimal", "currency"})
@@ -66,6 +69,8 @@ COMPATIBLE: dict[str, frozenset[str]] = {
 TRANSFORM_TYPES: dict[str, frozenset[str]] = {
     "subform": frozenset({"subform"}),
     "btec_criteria": frozenset({"text", "textarea"}),
+    "in": _TEXTUAL,
+    "not_in": _TEXTUAL,
 }
 
 
@@ -318,7 +323,22 @@ def column_checks(specs: Iterable[Spec], tables: Tables | None = None) -> list[C
     return [_columns_check(spec, tables, source) for spec in sorted(specs, key=lambda s: s.kind)]
 
 
+def _resource_check(spec: Spec) -> Check:
+    """A resource kind's fields must be ones its adapter reads and writes (not install.xml's)."""
+    name = f"moodle: {spec.kind} fields"
+    known = RESOURCE_FIELDS.get(spec.moodle_resource or "", frozenset())
+    unknown = sorted(set(spec.fields) - known)
+    if spec.key.moodle != COURSE_KEY:
+        return Check(name, False, f"{where(spec)}: a {spec.moodle_resource} is keyed by {COURSE_KEY}, not {spec.key.moodle}")
+    if unknown:
+        return Check(name, False, f"{where(spec)}: a Moodle {spec.moodle_resource} has no field {', '.join(unknown)} "
+                                  f"(mzi knows {', '.join(sorted(known))})")
+    return Check(name, True, f"{len(spec.fields)} fields of a Moodle {spec.moodle_resource} mzi reads and writes")
+
+
 def _columns_check(spec: Spec, tables: Tables, source: str) -> Check:
+    if spec.moodle_resource is not None:
+        return _resource_check(spec)
     table, name = spec.moodle_table, f"moodle: {spec.kind} columns"
     if table not in tables:
         return Check(name, False, f"{where(spec)}: table {table} is not {source} (is local_mzi installed and upgraded?)")

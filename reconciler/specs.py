@@ -36,11 +36,17 @@ FieldType = Literal[
 System = Literal["zoho", "moodle"]
 
 #: transforms that turn one or more Zoho fields into one value (see mapping.py)
-TRANSFORMS = ("subform", "btec_criteria")
+TRANSFORMS = ("subform", "btec_criteria", "in", "not_in")
 #: in a subform kind, ``zoho = "$parent.<api name>"`` reads a field of the row's parent record
 PARENT = "$parent."
 #: separates the parts of a composite key in an address: ``installment.5847596000000101234:2``
 KEY_SEPARATOR = ":"
+#: transforms that test one Zoho value against the field's ``values`` and give a bool
+MEMBERSHIP_TRANSFORMS = ("in", "not_in")
+#: Moodle objects mzi manages through the plugin's own functions rather than a mirror
+#: table (``target = { system = "moodle", resource = "course" }``); each has an adapter
+#: in ``providers/`` that knows its fields
+MOODLE_RESOURCES = ("course",)
 
 
 class _Strict(BaseModel):
@@ -48,21 +54,36 @@ class _Strict(BaseModel):
 
 
 class Endpoint(_Strict):
-    """One side of a spec: a Zoho module or a Moodle table."""
+    """One side of a spec: a Zoho module, a Moodle mirror table, or a Moodle resource.
+
+    A resource (``course``) is a Moodle object the plugin creates and updates through its
+    own functions, not a ``local_mzi_*`` row; its fields are the object's own (see the
+    resource's adapter in ``providers/``).
+    """
 
     system: System
     module: str | None = Field(None, description="Zoho module api name")
     subform: str | None = Field(None, description="a subform field of `module`: its rows are the records")
     table: str | None = Field(None, description="Moodle table without prefix")
+    resource: str | None = Field(None, description="a Moodle object kind instead of a table: " + ", ".join(MOODLE_RESOURCES))
 
     @model_validator(mode="after")
     def _names_its_store(self) -> "Endpoint":
-        if self.system == "zoho" and not self.module:
-            raise ValueError("a zoho endpoint needs `module`")
-        if self.system == "moodle" and not self.table:
-            raise ValueError("a moodle endpoint needs `table`")
-        if self.subform is not None and self.system != "zoho":
+        if self.system == "zoho":
+            if not self.module:
+                raise ValueError("a zoho endpoint needs `module`")
+            if self.table or self.resource:
+                raise ValueError("a zoho endpoint names a `module`, not a `table` or `resource`")
+            return self
+        if self.subform is not None:
             raise ValueError("`subform` names a Zoho subform field; only a zoho endpoint has one")
+        if self.module:
+            raise ValueError("a moodle endpoint names a `table` or a `resource`, not a `module`")
+        if bool(self.table) == bool(self.resource):
+            raise ValueError("a moodle endpoint needs exactly one of `table` (a local_mzi_* mirror table) "
+                             "and `resource` (" + ", ".join(MOODLE_RESOURCES) + ")")
+        if self.resource and self.resource not in MOODLE_RESOURCES:
+            raise ValueError(f"resource {self.resource!r} is not one mzi manages; known: {', '.join(MOODLE_RESOURCES)}")
         return self
 
 
@@ -128,7 +149,8 @@ class FieldSpec(_Strict):
 
     zoho: str | list[str] | None = Field(None, description="Zoho api name(s) read or written")
     type: FieldType = "string"
-    transform: Literal["subform", "btec_criteria"] | None = None
+    transform: Literal["subform", "btec_criteria", "in", "not_in"] | None = None
+    values: list[str] | None = Field(None, description="for transform in/not_in: the Zoho values tested against")
     owner: System | None = Field(None, description="who owns the value; default: the spec's source")
     sensitive: bool = False
     compare: bool = Field(True, description="false: written along with real changes, never a reason for one")
@@ -143,6 +165,12 @@ class FieldSpec(_Strict):
             raise ValueError("a list of Zoho fields needs `transform = \"btec_criteria\"`")
         if self.transform == "subform" and self.type != "json":
             raise ValueError("transform 'subform' produces JSON: set `type = \"json\"`")
+        if self.transform in MEMBERSHIP_TRANSFORMS:
+            if self.type != "bool" or not isinstance(self.zoho, str) or not self.values:
+                raise ValueError(f"transform {self.transform!r} tests one Zoho field against `values` and gives a bool: "
+                                 f"set `zoho = \"Field\"`, `values = [..]` and `type = \"bool\"`")
+        elif self.values is not None:
+            raise ValueError("`values` is only for transform \"in\" or \"not_in\"")
         if self.type in ("lookup_id", "lookup_name") and not self.zoho:
             raise ValueError(f"a {self.type} field needs the Zoho lookup field in `zoho`")
         return self
@@ -208,8 +236,9 @@ class Spec(_Strict):
         self._check_composite_key()
         self._check_subform_source()
         for dep in self.depends_on:
-            if dep.field not in self.fields:
-                raise ValueError(f"depends_on names field {dep.field!r}, which is not in [fields]")
+            if dep.field not in self.fields and dep.field != self.key.moodle:
+                raise ValueError(f"depends_on names field {dep.field!r}, which is neither in [fields] nor the key column "
+                                 f"{self.key.moodle!r}")
         if self.delete.policy == "soft" and self.delete.field not in self.fields:
             raise ValueError(f"delete.field {self.delete.field!r} is not in [fields]")
         if self.drift_marker is not None and self.drift_marker not in self.fields:
@@ -293,8 +322,15 @@ class Spec(_Strict):
     @property
     def moodle_table(self) -> str:
         end = self.source if self.source.system == "moodle" else self.target
-        assert end.table is not None
+        if end.table is None:
+            raise SpecError(f"kind {self.kind!r} manages the Moodle resource {end.resource!r}, not a mirror table")
         return end.table
+
+    @property
+    def moodle_resource(self) -> str | None:
+        """The Moodle resource (``course``) this kind manages, ``None`` for a mirror-table kind."""
+        end = self.source if self.source.system == "moodle" else self.target
+        return end.resource
 
     def owner_of(self, name: str) -> System:
         return self.fields[name].owner or self.source.system
@@ -326,7 +362,7 @@ class Spec(_Strict):
         scale and keeps full precision.
         """
         decimals = [name for name, field in self.fields.items() if field.type == "decimal"]
-        if not decimals:
+        if not decimals or self.moodle_resource is not None:
             return {}
         table = load_schema().tables.get(self.moodle_table)
         if table is None:

@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -28,6 +29,7 @@ from ..http import RetryingClient, RetryPolicy, Sleep
 from ..mapping import MappingError, moodle_row, record_from_moodle
 from ..model import Action, Change, Record, Result
 from ..specs import Spec
+from .moodle_courses import CourseAdapter
 
 ENDPOINT = "/webservice/rest/server.php"
 #: form variables every request carries besides its parameters: wstoken, wsfunction,
@@ -161,6 +163,8 @@ class MoodleProvider:
         max_input_vars: int = 5000,
         page_size: int = 1000,
         sleep: Sleep = asyncio.sleep,
+        timezone: str = "Asia/Amman",
+        course_category_id: int = 0,
     ) -> None:
         if max_input_vars <= REQUEST_OVERHEAD + 1:
             raise ValueError(f"max_input_vars {max_input_vars} leaves no room for records")
@@ -168,6 +172,7 @@ class MoodleProvider:
         self.max_input_vars = max_input_vars
         self.page_size = max(1, min(page_size, 5000))
         self.client = RetryingClient("Moodle", url.rstrip("/"), policy, transport=transport, sleep=sleep)
+        self.courses = CourseAdapter(self, ZoneInfo(timezone), course_category_id)
 
     @property
     def budget(self) -> int:
@@ -236,7 +241,11 @@ class MoodleProvider:
 
         Keys travel as the address keys: a composite key's parts joined with ``:``
         (``5847596000000101234:2``), which the plugin splits from the right.
+
+        A resource kind (``course``) is read by its adapter, always in full or by key.
         """
+        if spec.moodle_resource == "course":
+            return await self.courses.read(spec, keys)
         fn = function_names(spec.moodle_table)["get"]
         base: dict[str, Any] = {"limit": self.page_size}
         if since is not None:
@@ -258,12 +267,12 @@ class MoodleProvider:
             records[record.address.key] = record
         return records
 
-    async def _pages(self, wsfunction: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _pages(self, wsfunction: str, params: dict[str, Any], *, result_key: str = "records") -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         afterid = 0
         while True:
             answer = await self.call(wsfunction, {"afterid": afterid, **params})
-            rows += answer["records"]
+            rows += answer[result_key]
             if not answer["hasmore"] or answer["nextafterid"] <= afterid:
                 return rows
             afterid = answer["nextafterid"]
@@ -274,7 +283,10 @@ class MoodleProvider:
 
         Each batch's Results go to ``on_results`` as it is answered (see
         :func:`~reconciler.batches.run_batches` for what a failed or unstarted batch gives).
+        A resource kind (``course``) is written by its adapter.
         """
+        if spec.moodle_resource == "course":
+            return await self.courses.apply(spec, changes, on_results=on_results, gate=gate)
         names = function_names(spec.moodle_table)
         writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
         deletes = [c for c in changes if c.action is Action.DELETE]
@@ -311,6 +323,13 @@ class MoodleProvider:
 
     async def push_sync_status(self, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return await self._batched("local_mzi_push_sync_status", "statuses", statuses) if statuses else []
+
+    async def course_categories(self, ids: Iterable[int]) -> list[dict[str, Any]]:
+        """The course categories with these ids that exist and the token's user can see."""
+        wanted = ",".join(str(i) for i in sorted(set(ids)))
+        answer = await self.call("core_course_get_categories", {"criteria": [{"key": "ids", "value": wanted}],
+                                                                "addsubcategories": 0})
+        return list(answer or [])
 
     async def site_info(self) -> dict[str, Any]:
         return await self.call("core_webservice_get_site_info")

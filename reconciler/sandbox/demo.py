@@ -681,12 +681,25 @@ def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec]) -> N
         schema = schema_for()
         users = {u["username"]: u["id"] for u in school.moodle_users}
         for spec in sorted(specs.values(), key=lambda s: s.kind):
-            if spec.target.system != "moodle" or spec.key.zoho != "id" or spec.moodle_table not in schema.tables:
+            if spec.target.system != "moodle" or spec.moodle_resource is not None or spec.key.zoho != "id" \
+                    or spec.moodle_table not in schema.tables:
                 continue  # reverse-direction kinds and composite keys are not mirrored rows
             _insert_mirror(conn, schema.tables[spec.moodle_table], spec, school, users)
+        if "course" in specs:
+            _install_courses(conn, school, specs["course"])
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def _install_courses(conn: sqlite3.Connection, school: DemoSchool, spec: Spec) -> None:
+    """Some classes with a Moodle row start with a course, linked or not (demo_courses.py)."""
+    from .demo_courses import install_courses
+
+    classes = school.records.get("BTEC_Classes", [])
+    mirrored = {c["id"] for c in classes if school.fates.get("BTEC_Classes", {}).get(c["id"], MISSING) != MISSING}
+    stamp = max((int(datetime.fromisoformat(c["Modified_Time"]).timestamp()) for c in classes), default=0) + 600
+    install_courses(conn, spec, classes, mirrored, school.seed, stamp)
 
 
 def _insert_users(conn: sqlite3.Connection, users: list[dict[str, Any]]) -> None:

@@ -273,6 +273,8 @@ def minimal_params(name: str, moodle: MoodleClient) -> dict[str, Any]:
         return {"limit": 1}
     return {
         "local_mzi_ensure_courses": {"courses": [{"idnumber": moodle.unique(), "fullname": "Contract course", "shortname": moodle.unique("S")}]},
+        "local_mzi_get_courses": {"limit": 1},
+        "core_course_get_categories": {"criteria": [{"key": "id", "value": "1"}]},
         "local_mzi_set_enrolments": {"enrolments": [{"courseidnumber": moodle.unique("none"), "userid": 2, "role": "student", "action": "enrol"}]},
         "local_mzi_resolve_users": {"emails": ["nobody@example.invalid"]},
         "local_mzi_get_events": {"limit": 1},
@@ -293,7 +295,8 @@ def new_user(moodle: MoodleClient, email: str | None = None) -> dict[str, Any]:
             "password": "Contract-Test-1!", "auth": "manual"}
 
 
-NO_CAPABILITY_NEEDED = {"local_mzi_get_info", "core_webservice_get_site_info", "core_course_get_courses_by_field"}
+NO_CAPABILITY_NEEDED = {"local_mzi_get_info", "core_webservice_get_site_info", "core_course_get_courses_by_field",
+                        "core_course_get_categories"}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -140,7 +140,7 @@ EMULATED = contract_keys(REGISTRY)
 MIRROR_FUNCTIONS = {n for n, fn in REGISTRY.items() if fn.mirror_table}
 PLUGIN_FUNCTIONS = sorted(n for n in REGISTRY if n.startswith("local_mzi_"))
 NON_MIRROR = sorted(n for n in PLUGIN_FUNCTIONS if n not in MIRROR_FUNCTIONS)
-SPECS_BY_TABLE = {spec.moodle_table: spec for spec in load_specs().values()}
+SPECS_BY_TABLE = {spec.moodle_table: spec for spec in load_specs().values() if spec.moodle_resource is None}
 
 
 def test_the_emulator_serves_the_three_functions_of_every_contract_mirror_table() -> None:
@@ -215,3 +215,16 @@ def test_every_mirror_class_names_its_table(name: str) -> None:
     table = REGISTRY[name].mirror_table
     declared = php_constants(fn).get("TABLE")
     assert declared == table, f"{name}: class {fn.classname} declares TABLE = {declared!r}, expected {table!r}"
+
+
+def test_get_courses_checks_context_and_capability_and_binds_every_value() -> None:
+    """The course read serves every course's name and dates: only to a manager, and its SQL
+    takes values through placeholders, never by pasting them in."""
+    fn = php_functions().get("local_mzi_get_courses")
+    assert fn is not None, "db/services.php does not declare local_mzi_get_courses"
+    body = method_body(_read(fn.path, "the external class of local_mzi_get_courses"), "execute") or ""
+    assert "validate_context(" in body and "require_capability('local/mzi:manage'" in body, body[:400]
+    sql = re.findall(r'"((?:SELECT|\s*FROM|\s*WHERE|c\.id)[^"]*)"', body)
+    pasted = [s for s in sql if re.search(r"\{\$params|\$params\[", s)]
+    assert not pasted, f"values pasted into SQL: {pasted}"
+    assert "local_mzi_get_courses" in service_functions(), "the 'mzi' service does not list local_mzi_get_courses"

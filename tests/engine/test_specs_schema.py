@@ -8,9 +8,11 @@ from reconciler.schema.xmldb import load_schema
 from reconciler.specs import Spec, load_specs
 
 SPECS = load_specs()
+#: kinds kept in a local_mzi_* table (a resource kind such as course has no table)
+TABLE_KINDS = sorted(k for k, s in SPECS.items() if s.moodle_resource is None)
 
 
-@pytest.mark.parametrize("kind", sorted(SPECS))
+@pytest.mark.parametrize("kind", TABLE_KINDS)
 def test_every_spec_field_is_a_column_of_its_moodle_table(kind: str) -> None:
     spec: Spec = SPECS[kind]
     table = load_schema().table(spec.moodle_table)
@@ -19,7 +21,7 @@ def test_every_spec_field_is_a_column_of_its_moodle_table(kind: str) -> None:
     assert not missing, f"specs/{kind}.toml maps to columns {missing} that {spec.moodle_table} in install.xml lacks"
 
 
-@pytest.mark.parametrize("kind", sorted(SPECS))
+@pytest.mark.parametrize("kind", TABLE_KINDS)
 def test_spec_key_is_the_unique_key_of_its_table(kind: str) -> None:
     spec = SPECS[kind]
     table = load_schema().table(spec.moodle_table)

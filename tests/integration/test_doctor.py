@@ -218,3 +218,25 @@ def test_a_spec_column_missing_from_install_xml_fails_naming_table_and_column(tm
     [check] = column_checks([spec])
     assert check.blocking and "local_mzi_students" in check.detail and "shoe_size" in check.detail
     assert "city" not in check.detail.split("no column", 1)[1]
+
+
+# ---------------------------------------------------------------------- the course category
+
+def _set_category(workspace: Workspace, category: int) -> None:
+    workspace.config.write_text(workspace.config.read_text(encoding="utf-8")
+                                + f"[moodle]\ncourse_category_id = {category}\n", encoding="utf-8")
+
+
+def test_doctor_fails_naming_a_course_category_that_does_not_exist(workspace: Workspace) -> None:
+    _set_category(workspace, 987)
+    result = workspace.run("doctor", "--no-color")
+    assert result.exit_code == 1, result.output
+    failed = _lines(result.output, "FAIL")
+    assert any("moodle: course category" in line and "course_category_id = 987" in line for line in failed), result.output
+
+
+def test_doctor_passes_an_existing_course_category_and_names_it(workspace: Workspace) -> None:
+    _set_category(workspace, 1)
+    result = workspace.run("doctor", "--no-color")
+    assert result.exit_code == 0, result.output
+    assert any("moodle: course category" in line and "category 1 (" in line for line in _lines(result.output, "ok"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .db import CONTEXT_COURSE, DEFAULT_CATEGORY_ID, ROLES, SITE_COURSE_ID, context_id, inserted_id, plugin_setting
-from .external import PARAM_INT, PARAM_RAW, VALUE_DEFAULT, InvalidParameter, Multiple, NoPermissions, Single, Value
+from .external import PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, InvalidParameter, Multiple, NoPermissions, Single, Value
 from .registry import MANAGE, CallContext, WsFunction
 
 ENROL_ACTIONS = ("enrol", "unenrol", "suspend")
@@ -80,7 +80,7 @@ def ensure_courses(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         if category not in categories:
             results.append(_result(key, "error", "invalidcategory", f"no course category has id {category}", courseid=0))
             continue
-        row = ctx.conn.execute("SELECT * FROM mdl_course WHERE idnumber = ? AND id <> ? ORDER BY id LIMIT 1",
+        row = ctx.conn.execute("SELECT * FROM mdl_course WHERE idnumber = ? AND id <> ? ORDER BY id DESC LIMIT 1",
                                (key, SITE_COURSE_ID)).fetchone()
         if row is None:
             courseid, status = _create_course(ctx, course, category), "created"
@@ -212,7 +212,73 @@ def get_courses_by_field(ctx: CallContext, args: dict[str, Any]) -> dict[str, An
     return {"courses": courses, "warnings": []}
 
 
+# ------------------------------------------------------------------ local_mzi_get_courses
+
+#: what local_mzi_get_courses returns per course (the fields mzi's course resource reads)
+GET_COURSE_KEYS = ("id", "idnumber", "fullname", "shortname", "category", "startdate", "enddate", "visible", "classlinked")
+MAX_COURSE_PAGE = 5000
+
+
+def get_courses(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Courses with an idnumber, by id after ``afterid``; only ``idnumbers`` when given."""
+    limit = args["limit"]
+    if not 1 <= limit <= MAX_COURSE_PAGE:
+        raise InvalidParameter(f"limit => Invalid parameter value detected: limit must be between 1 and "
+                               f"{MAX_COURSE_PAGE}, got {limit}")
+    where, values = ["c.id > ?", "c.id <> ?", "c.idnumber <> ''"], [args["afterid"], SITE_COURSE_ID]
+    wanted = [i for i in args["idnumbers"] if i != ""]
+    if args["idnumbers"]:
+        if not wanted:
+            return {"courses": [], "nextafterid": args["afterid"], "hasmore": False}
+        where.append(f"c.idnumber IN ({', '.join('?' * len(wanted))})")
+        values += wanted
+    columns = ", ".join(f"c.{k}" for k in GET_COURSE_KEYS if k != "classlinked")
+    rows = ctx.conn.execute(
+        f"SELECT {columns}, CASE WHEN mc.moodle_class_id = c.id THEN 1 ELSE 0 END AS classlinked "
+        f"FROM mdl_course c LEFT JOIN mdl_local_mzi_classes mc ON mc.zoho_class_id = c.idnumber "
+        f"WHERE {' AND '.join(where)} ORDER BY c.id LIMIT ?", values + [limit + 1]).fetchall()
+    page = rows[:limit]
+    return {"courses": [{k: row[k] for k in GET_COURSE_KEYS} for row in page],
+            "nextafterid": int(page[-1]["id"]) if page else args["afterid"], "hasmore": len(rows) > limit}
+
+
+# ------------------------------------------------------------------ core_course_get_categories
+
+CATEGORY_CRITERIA = ("id", "ids", "name")
+
+
+def get_categories(ctx: CallContext, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Core's category list, filtered by id, ids or name (what mzi doctor asks)."""
+    where, values = ["1 = 1"], []
+    for criterion in args["criteria"]:
+        key, value = criterion["key"], criterion["value"]
+        if key not in CATEGORY_CRITERIA:
+            raise InvalidParameter(f"criteria => Invalid parameter value detected: unknown criterion {key!r}")
+        if key == "ids":
+            ids = [int(v) for v in str(value).split(",") if v.strip().isdigit()]
+            where.append(f"id IN ({', '.join('?' * len(ids)) or 'NULL'})")
+            values += ids
+        else:
+            where.append(f"{key} = ?")
+            values.append(int(value) if key == "id" and str(value).strip().isdigit() else value)
+    rows = ctx.conn.execute(f"SELECT id, name FROM mdl_course_categories WHERE {' AND '.join(where)} ORDER BY id",
+                            values).fetchall()
+    return [{"id": int(r["id"]), "name": r["name"], "idnumber": "", "description": "", "descriptionformat": 1,
+             "parent": 0, "sortorder": int(r["id"]) * 10000, "coursecount": _course_count(ctx, int(r["id"])),
+             "visible": 1, "visibleold": 1, "timemodified": 0, "depth": 1, "path": f"/{r['id']}", "theme": ""}
+            for r in rows]
+
+
+def _course_count(ctx: CallContext, category: int) -> int:
+    return int(ctx.conn.execute("SELECT COUNT(*) FROM mdl_course WHERE category = ?", (category,)).fetchone()[0])
+
+
 # ------------------------------------------------------------------ registry
+
+CATEGORY_KEYS = ("id", "name", "idnumber", "description", "descriptionformat", "parent", "sortorder", "coursecount",
+                 "visible", "visibleold", "timemodified", "depth", "path", "theme")
+CATEGORY_INTS = ("id", "descriptionformat", "parent", "sortorder", "coursecount", "visible", "visibleold",
+                 "timemodified", "depth")
 
 def course_functions() -> list[WsFunction]:
     result_keys = {"key": Value(PARAM_RAW, "idnumber"), "status": Value(PARAM_RAW, "status"),
@@ -230,7 +296,24 @@ def course_functions() -> list[WsFunction]:
     })
     warning = Single({"item": Value(PARAM_RAW, "item"), "itemid": Value(PARAM_INT, "itemid"),
                       "warningcode": Value(PARAM_RAW, "warningcode"), "message": Value(PARAM_RAW, "message")})
+    category = Single({k: Value(PARAM_INT if k in CATEGORY_INTS else PARAM_RAW, k) for k in CATEGORY_KEYS})
     return [
+        WsFunction(
+            "local_mzi_get_courses",
+            Single({"afterid": Value(PARAM_INT, "courses with id > afterid", VALUE_DEFAULT, 0),
+                    "limit": Value(PARAM_INT, "page size 1..5000", VALUE_DEFAULT, 1000),
+                    "idnumbers": Multiple(Value(PARAM_RAW, "idnumber"), "only these; empty = all", VALUE_DEFAULT, [])}),
+            Single({"courses": Multiple(Single({k: Value(PARAM_RAW if k in ("idnumber", "fullname", "shortname")
+                                                         else PARAM_INT, k) for k in GET_COURSE_KEYS})),
+                    "nextafterid": Value(PARAM_INT, "afterid of the next page"),
+                    "hasmore": Value(PARAM_BOOL, "more courses after this page")}),
+            get_courses, capabilities=(MANAGE,), records_result="courses"),
+        WsFunction(
+            "core_course_get_categories",
+            Single({"criteria": Multiple(Single({"key": Value(PARAM_RAW, "key"), "value": Value(PARAM_RAW, "value")}),
+                                         "criteria", VALUE_DEFAULT, []),
+                    "addsubcategories": Value(PARAM_INT, "include subcategories", VALUE_DEFAULT, 1)}),
+            Multiple(category), get_categories, capabilities=()),
         WsFunction(
             "local_mzi_ensure_courses",
             Single({"courses": Multiple(Single({
