@@ -120,7 +120,10 @@ def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], o
         async with commands.workspace(config=_config(ctx)) as ws:
             types.update(field_types(ws.specs))
             _warn_interrupted(ws)
-            return await commands.plan(ws, _addresses(targets), kinds, changed_only=changed_only)
+            try:
+                return await commands.plan(ws, _addresses(targets), kinds, changed_only=changed_only)
+            finally:
+                _warn(ws.warnings)
 
     outcome = _run(go())
     click.echo(render_json(outcome.plan, types) if as_json else render_text(outcome.plan, colour=_colour(ctx, no_color)),
@@ -177,6 +180,7 @@ def apply(ctx: click.Context, planfile: Path | None, targets: tuple[str, ...], a
                                             confirm=confirm, changed_only=changed_only, gate=ctrl_c.gate)
             finally:
                 ctrl_c.disarm()
+                _warn(ws.warnings)
 
     try:
         outcome = _run(go())
@@ -271,7 +275,11 @@ class _CtrlC:
 
 
 def _warn_interrupted(ws: commands.Workspace) -> None:
-    for line in commands.interrupted_runs(ws):
+    _warn(commands.interrupted_runs(ws))
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
         click.secho(f"Warning: {line}", fg="yellow", err=True)
 
 

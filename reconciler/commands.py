@@ -23,6 +23,7 @@ from .errors import MziError, PlanError
 from .model import Action, Address, Result
 from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
+from .report import report_to_moodle
 from .specs import Spec, load_specs
 from .state import FAILED, INTERRUPTED, OK, StateStore
 
@@ -60,6 +61,8 @@ class Workspace:
     state: StateStore
     providers: dict[str, Provider]
     sandbox: "Sandbox | None" = None
+    #: what went wrong beside the run (the status report to Moodle): the CLI prints each as a ``Warning:``
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def engine(self) -> Engine:
@@ -217,6 +220,7 @@ async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[s
                                                        changed_only=changed_only))
     error = _unreadable_error(result)
     run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], not error, error)
+    await report_to_moodle(ws, "plan", result, run_id, FAILED if error else OK, kinds)
     return Outcome(result, run_id=run_id, usage=usage(ws))
 
 
@@ -260,9 +264,10 @@ async def apply(
             # only unreadable ones make the run fail and keep the watermark for a re-read
             error = _unreadable_error(the_plan)
             succeeded[0] = not error
-            ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws),
-                                _blocked_results(the_plan), not error, error)
-            return Outcome(the_plan, _blocked_results(the_plan), usage=usage(ws))
+            run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws),
+                                         _blocked_results(the_plan), not error, error)
+            await report_to_moodle(ws, "apply", the_plan, run_id, FAILED if error else OK)
+            return Outcome(the_plan, _blocked_results(the_plan), run_id, usage=usage(ws))
         if confirm is not None and not confirm(the_plan):
             raise MziError("apply cancelled; nothing was changed")
         gate = gate if gate is not None else Gate()
@@ -272,6 +277,7 @@ async def apply(
                                             on_results=functools.partial(ws.state.record_results, run_id), gate=gate)
         except MziError as exc:
             ws.state.finish_run(run_id, FAILED, _summary(the_plan, ws), str(exc))
+            await report_to_moodle(ws, "apply", the_plan, run_id, FAILED)
             raise
         except BaseException:  # a second Ctrl-C, or the task cancelled: what landed is logged already
             ws.state.finish_run(run_id, INTERRUPTED, _summary(the_plan, ws), "aborted")
@@ -280,6 +286,7 @@ async def apply(
         succeeded[0] = ok  # a blocked record waits for its parent, not for a re-read of everything
         status = INTERRUPTED if gate.interrupted else OK if ok else FAILED
         ws.state.finish_run(run_id, status, _summary(the_plan, ws), "" if ok else _unreadable_error(the_plan))
+        await report_to_moodle(ws, "apply", the_plan, run_id, status)
     return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted)
 
 

@@ -235,6 +235,14 @@ class StateStore:
             if summary is not None:
                 db.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(summary), run_id))
 
+    def amend_summary(self, run_id: int, extra: dict[str, Any]) -> None:
+        """Merge ``extra`` into a finished run's summary: what happened after it was recorded
+        (the status report to Moodle, and the API call that cost)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT summary FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is not None:
+                db.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(json.loads(row[0]) | extra), run_id))
+
     def record_run(self, command: str, started: str, targets: list[str], summary: dict[str, Any],
                    results: list[Result], ok: bool, error: str = "") -> int:
         """Record a whole run at once (a plan, or an apply with nothing to do)."""

@@ -41,10 +41,25 @@ function xmldb_local_mzi_upgrade($oldversion) {
     global $DB;
     $dbman = $DB->get_manager();
 
-    // Nothing to upgrade yet: 2026112300 is the first release, installed from install.xml.
+    // 2026112300 is the first release, installed from install.xml.
     if ($oldversion < 2026112300) {
         // A pre-release installation has the same schema; only record the savepoint.
         upgrade_plugin_savepoint(true, 2026112300, 'local', 'mzi');
+    }
+
+    if ($oldversion < 2026120100) {
+        // The sync status page shows how each run ended and which run it was (mzi state runs).
+        $table = new xmldb_table('local_mzi_sync_status');
+        $fields = [
+            new xmldb_field('status', XMLDB_TYPE_CHAR, '12', null, null, null, null, 'command'),
+            new xmldb_field('runid', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, null, '0', 'status'),
+        ];
+        foreach ($fields as $field) {
+            if (!$dbman->field_exists($table, $field)) {
+                $dbman->add_field($table, $field);
+            }
+        }
+        upgrade_plugin_savepoint(true, 2026120100, 'local', 'mzi');
     }
 
     unset($dbman);

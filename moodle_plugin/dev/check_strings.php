@@ -19,7 +19,7 @@
  *
  * Fails (exit 1) when lang/en and lang/ar differ in keys, or when a string the plugin uses
  * (get_string/lang_string/moodle_exception literals, {{#str}} in templates, capability names,
- * privacy metadata keys, the dynamic prefixes field:/requesttype:/eventstatus:/retryresult:)
+ * privacy metadata keys, the dynamic prefixes field:/requesttype:/eventstatus:/runstatus:/retryresult:)
  * is missing from lang/en.
  *
  * @package    local_mzi
@@ -77,11 +77,15 @@ foreach ($files as $file) {
 // Dynamic keys: the values each prefix is used with.
 require_once("{$root}/classes/local/request_windows.php");
 require_once("{$root}/classes/local/outbox.php");
+require_once("{$root}/classes/local/sync_status.php");
 foreach (array_keys(\local_mzi\local\request_windows::TYPES) as $key) {
     $used[] = "requesttype:{$key}";
 }
 foreach (\local_mzi\local\outbox::STATUSES as $status) {
     $used[] = "eventstatus:{$status}";
+}
+foreach (\local_mzi\local\sync_status::OUTCOMES as $outcome) {
+    $used[] = "runstatus:{$outcome}";
 }
 foreach (['requeued', 'unchanged', 'error'] as $status) {
     $used[] = "retryresult:{$status}";

@@ -279,8 +279,9 @@ def minimal_params(name: str, moodle: MoodleClient) -> dict[str, Any]:
         "local_mzi_resolve_users": {"emails": ["nobody@example.invalid"]},
         "local_mzi_get_events": {"limit": 1},
         "local_mzi_retry_events": {"ids": [2_000_000_000]},
-        "local_mzi_push_sync_status": {"statuses": [{"kind": "contracttest", "command": "plan", "timefinished": 1,
-                                                     "creates": 0, "updates": 0, "deletes": 0, "blocked": 0, "errors": 0, "drift": 0}]},
+        "local_mzi_push_sync_status": {"statuses": [{"kind": "contracttest", "command": "plan", "status": "ok", "runid": 1,
+                                                     "timefinished": 1, "creates": 0, "updates": 0, "deletes": 0, "blocked": 0,
+                                                     "errors": 0, "drift": 0}]},
         "local_mzi_record_request_results": {"results": [{"requestid": 2_000_000_000, "zoho_request_id": "", "status": "sent", "message": ""}]},
         "local_mzi_get_info": {},
         "core_webservice_get_site_info": {},
@@ -515,13 +516,31 @@ def test_courses_by_field_finds_by_idnumber_and_refuses_an_unknown_field(moodle:
 
 def test_push_sync_status_upserts_one_row_per_kind_and_command(moodle: MoodleClient) -> None:
     kind = moodle.unique("k")
-    status = {"kind": kind, "command": "apply", "timefinished": 1767225600, "creates": 3, "updates": 1,
-              "deletes": 0, "blocked": 0, "errors": 0, "drift": 2}
+    status = {"kind": kind, "command": "apply", "status": "ok", "runid": 41, "timefinished": 1767225600, "creates": 3,
+              "updates": 1, "deletes": 0, "blocked": 0, "errors": 0, "drift": 2}
     first = moodle.ok("local_mzi_push_sync_status", statuses=[status])["results"]
     assert [(r["key"], r["status"]) for r in first] == [(f"{kind}:apply", "created")], first
     assert moodle.ok("local_mzi_push_sync_status", statuses=[status])["results"][0]["status"] == "unchanged"
     changed = moodle.ok("local_mzi_push_sync_status", statuses=[status | {"creates": 0}, status | {"command": "destroy"}])["results"]
     assert [r["status"] for r in changed] == ["updated", "error"], changed
+
+
+@pytest.mark.parametrize("column,value", [("status", "failed"), ("status", "interrupted"), ("runid", 42)])
+def test_push_sync_status_keeps_the_runs_outcome_and_id(moodle: MoodleClient, column: str, value: object) -> None:
+    """The outcome and the run id are stored: pushing another one updates the row, the same one does not."""
+    status = {"kind": moodle.unique("k"), "command": "plan", "status": "ok", "runid": 41, "timefinished": 1,
+              "creates": 0, "updates": 0, "deletes": 0, "blocked": 0, "errors": 0, "drift": 0}
+    moodle.ok("local_mzi_push_sync_status", statuses=[status])
+    answers = [moodle.ok("local_mzi_push_sync_status", statuses=[status | {column: value}])["results"][0]["status"]
+               for _ in range(2)]
+    assert answers == ["updated", "unchanged"], answers
+
+
+def test_push_sync_status_refuses_an_outcome_it_does_not_know(moodle: MoodleClient) -> None:
+    status = {"kind": moodle.unique("k"), "command": "apply", "status": "partly", "runid": 1, "timefinished": 1,
+              "creates": 0, "updates": 0, "deletes": 0, "blocked": 0, "errors": 0, "drift": 0}
+    answer = moodle.ok("local_mzi_push_sync_status", statuses=[status])["results"]
+    assert [(r["status"], r["errorcode"]) for r in answer] == [("error", "invalidvalue")], answer
 
 
 def test_record_request_results_marks_a_request_sent_and_reports_unknown_ids(moodle: MoodleClient) -> None:

@@ -259,7 +259,7 @@ def test_ensure_courses_set_enrolments_and_resolve_users_round_trip(make_provide
     assert [(c["key"], c["status"]) for c in courses] == [("C1", "created")], courses
     enrol = {"courseidnumber": "C1", "userid": solo, "role": "student", "action": "enrol"}
     assert [r["status"] for r in run(provider.set_enrolments([enrol, enrol]))] == ["enrolled", "unchanged"]
-    status = {"kind": "student", "command": "plan", "timefinished": 1, "creates": 1, "updates": 0, "deletes": 0,
+    status = {"kind": "student", "command": "plan", "status": "ok", "runid": 1, "timefinished": 1, "creates": 1, "updates": 0, "deletes": 0,
               "blocked": 0, "errors": 0, "drift": 0}
     assert [r["status"] for r in run(provider.push_sync_status([status]))] == ["created"]
     assert run(provider.get_info())["component"] == "local_mzi"

@@ -28,6 +28,7 @@ use external_single_structure;
 use external_value;
 use local_mzi\local\batch;
 use local_mzi\local\record_exception;
+use local_mzi\local\sync_status;
 
 /**
  * local_mzi_push_sync_status: mzi reports its last plan/apply per resource kind.
@@ -39,7 +40,7 @@ use local_mzi\local\record_exception;
 class push_sync_status extends external_api {
 
     /** @var string[] Numeric columns copied from the status. */
-    const NUMBERS = ['timefinished', 'creates', 'updates', 'deletes', 'blocked', 'errors', 'drift'];
+    const NUMBERS = ['runid', 'timefinished', 'creates', 'updates', 'deletes', 'blocked', 'errors', 'drift'];
 
     /**
      * Parameters: statuses.
@@ -51,6 +52,8 @@ class push_sync_status extends external_api {
             'statuses' => new external_multiple_structure(new external_single_structure([
                 'kind' => new external_value(PARAM_RAW, 'Resource kind, e.g. student'),
                 'command' => new external_value(PARAM_RAW, 'plan or apply'),
+                'status' => new external_value(PARAM_ALPHA, 'How the run ended: ok, failed or interrupted'),
+                'runid' => new external_value(PARAM_INT, 'The run id in mzi\'s run log'),
                 'timefinished' => new external_value(PARAM_INT, 'When the command finished (unix time)'),
                 'creates' => new external_value(PARAM_INT, 'Creates'),
                 'updates' => new external_value(PARAM_INT, 'Updates'),
@@ -81,13 +84,16 @@ class push_sync_status extends external_api {
                 if ($item['kind'] === '' || !in_array($item['command'], ['plan', 'apply'], true)) {
                     throw new record_exception('invalidvalue', 'kind must be set and command be plan or apply');
                 }
-                $values = [];
+                if (!in_array($item['status'], sync_status::OUTCOMES, true)) {
+                    throw new record_exception('invalidvalue', 'status must be ok, failed or interrupted');
+                }
+                $values = ['status' => $item['status']];
                 foreach (self::NUMBERS as $name) {
                     $values[$name] = (int)$item[$name];
                 }
-                $row = $DB->get_record('local_mzi_sync_status', ['kind' => $item['kind'], 'command' => $item['command']]);
+                $row = $DB->get_record(sync_status::TABLE, ['kind' => $item['kind'], 'command' => $item['command']]);
                 if (!$row) {
-                    $DB->insert_record('local_mzi_sync_status', (object)(['kind' => $item['kind'],
+                    $DB->insert_record(sync_status::TABLE, (object)(['kind' => $item['kind'],
                         'command' => $item['command'], 'timemodified' => time()] + $values));
                     return ['key' => $key, 'status' => 'created', 'errorcode' => '', 'message' => ''];
                 }
@@ -98,7 +104,7 @@ class push_sync_status extends external_api {
                 if (!$changed) {
                     return ['key' => $key, 'status' => 'unchanged', 'errorcode' => '', 'message' => ''];
                 }
-                $DB->update_record('local_mzi_sync_status', (object)(['id' => $row->id, 'timemodified' => time()] + $values));
+                $DB->update_record(sync_status::TABLE, (object)(['id' => $row->id, 'timemodified' => time()] + $values));
                 return ['key' => $key, 'status' => 'updated', 'errorcode' => '', 'message' => ''];
             }, ['key' => $key]);
         }

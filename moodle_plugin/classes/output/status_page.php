@@ -16,6 +16,7 @@
 
 namespace local_mzi\output;
 
+use local_mzi\local\sync_status;
 use renderable;
 use renderer_base;
 use templatable;
@@ -38,20 +39,29 @@ class status_page implements renderable, templatable {
     public function export_for_template(renderer_base $output): array {
         global $DB;
         $rows = [];
-        foreach ($DB->get_records('local_mzi_sync_status', null, 'kind ASC, command ASC') as $r) {
+        foreach ($DB->get_records(sync_status::TABLE, null, 'kind ASC, command ASC') as $r) {
+            $known = in_array((string)$r->status, sync_status::OUTCOMES, true);
+            // A run that did not end well, or records that failed, is what an admin must act on;
+            // blocked records (waiting for a parent) and drift a plan found (Moodle edits the
+            // next apply undoes) are worth a look.
+            $failed = ($known && $r->status !== 'ok') || $r->errors > 0;
             $rows[] = [
-                'kind' => s($r->kind), 'command' => s($r->command),
+                'kind' => $r->kind, 'command' => $r->command,
+                'outcome' => $known ? get_string('runstatus:' . $r->status, 'local_mzi') : '-',
+                'runid' => $r->runid ? (int)$r->runid : '-',
                 'timefinished' => $r->timefinished ? userdate($r->timefinished) : '-',
                 'creates' => (int)$r->creates, 'updates' => (int)$r->updates, 'deletes' => (int)$r->deletes,
                 'blocked' => (int)$r->blocked, 'errors' => (int)$r->errors, 'drift' => (int)$r->drift,
-                'haserrors' => $r->errors > 0 || $r->blocked > 0, 'hasdrift' => $r->drift > 0,
+                'failed' => $failed,
+                'attention' => !$failed && ($r->blocked > 0 || ($r->command === 'plan' && $r->drift > 0)),
             ];
         }
         $counts = [];
         foreach (\local_mzi\local\outbox::STATUSES as $status) {
-            $counts[] = ['status' => $status, 'count' => $DB->count_records('local_mzi_outbox', ['status' => $status])];
+            $counts[] = ['status' => get_string('eventstatus:' . $status, 'local_mzi'),
+                'count' => $DB->count_records(\local_mzi\local\outbox::TABLE, ['status' => $status])];
         }
         return ['rows' => $rows, 'hasrows' => !empty($rows), 'outbox' => $counts,
-            'mziurl' => s((string)get_config('local_mzi', 'mziurl'))];
+            'mziurl' => (string)get_config('local_mzi', 'mziurl')]; // Mustache escapes: s() here would show &amp;.
     }
 }

@@ -21,7 +21,7 @@ from ...schema.xmldb import Schema
 from .courses import course_functions
 from .db import CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, inserted_id, plugin_setting
 from .external import (
-    PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
+    PARAM_ALPHA, PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
 )
 from .mirror import MIRROR_NAMES, mirror_functions, mirror_table
 from .registry import MANAGE, CallContext, WsFunction
@@ -174,7 +174,9 @@ def retry_events(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ sync status, requests, info
 
-STATUS_NUMBERS = ("timefinished", "creates", "updates", "deletes", "blocked", "errors", "drift")
+STATUS_NUMBERS = ("runid", "timefinished", "creates", "updates", "deletes", "blocked", "errors", "drift")
+#: how a run can end, as mzi's run log says (push_sync_status::OUTCOMES)
+RUN_OUTCOMES = ("ok", "failed", "interrupted")
 
 
 def push_sync_status(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +188,11 @@ def push_sync_status(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             results.append({"key": key, "status": "error", "errorcode": "invalidvalue",
                             "message": "kind must be set and command be plan or apply"})
             continue
-        values = {n: item[n] for n in STATUS_NUMBERS if n in columns}
+        if item["status"] not in RUN_OUTCOMES:
+            results.append({"key": key, "status": "error", "errorcode": "invalidvalue",
+                            "message": "status must be ok, failed or interrupted"})
+            continue
+        values = {n: item[n] for n in ("status", *STATUS_NUMBERS) if n in columns}
         row = ctx.conn.execute(f"SELECT * FROM mdl_{SYNC_STATUS} WHERE kind = ? AND command = ?",
                                (item["kind"], item["command"])).fetchone()
         if row is None:
@@ -318,9 +324,12 @@ def _other_functions() -> list[WsFunction]:
         WsFunction("local_mzi_retry_events", Single({"ids": Multiple(Value(PARAM_INT, "event id"))}),
                    Single({"results": _result_desc("id", PARAM_INT)}), retry_events, is_write=True, records_param="ids"),
         WsFunction("local_mzi_push_sync_status",
-                   Single({"statuses": Multiple(Single({"kind": _v(PARAM_RAW, "kind"), "command": _v(PARAM_RAW, "command")}
+                   Single({"statuses": Multiple(Single({"kind": _v(PARAM_RAW, "kind"), "command": _v(PARAM_RAW, "command"),
+                                                        "status": _v(PARAM_ALPHA, "status")}
                                                        | {n: _v(PARAM_INT, n) for n in STATUS_NUMBERS}))}),
-                   Single({"results": _result_desc()}), push_sync_status, is_write=True, records_param="statuses"),
+                   # not counted as a write: the status report is each run's receipt, not the school's data, so
+                   # "a second apply writes nothing" (write_counts) and the write-delay fault leave it out
+                   Single({"results": _result_desc()}), push_sync_status, is_write=False, records_param="statuses"),
         WsFunction("local_mzi_record_request_results",
                    Single({"results": Multiple(Single({"requestid": _v(PARAM_INT), "zoho_request_id": _v(PARAM_RAW, "", VALUE_DEFAULT, ""),
                                                        "status": _v(PARAM_RAW), "message": _v(PARAM_RAW, "", VALUE_DEFAULT, "")}))}),

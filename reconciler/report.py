@@ -1,0 +1,143 @@
+"""mzi's runs, reported to Moodle for the plugin's sync status page.
+
+After every plan and apply, one ``local_mzi_push_sync_status`` call (batched by
+``max_input_vars`` like any other) upserts one row per kind the run looked at: how it
+ended, its run id in the run log, when, and its counts. The page is how a Moodle admin
+without a shell sees whether mzi runs and what it did, so every kind of the run is
+reported — also the ones with nothing to do (their row says so, instead of showing an old
+run), and kinds whose target is not Moodle (the page is about mzi's runs, not Moodle's data).
+
+The report is bookkeeping, never part of the run: it is sent after the run is recorded,
+and a failure to send it only becomes a warning (kept in the run log as ``moodle_report``)
+— the run's own outcome and exit code stand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import MziError
+from .model import Action, Address
+from .plan import Plan
+
+if TYPE_CHECKING:
+    from .commands import Workspace
+
+FUNCTION = "local_mzi_push_sync_status"
+
+#: the first local_mzi version whose push_sync_status takes the run's status and id
+PLUGIN_VERSION = 2026120100
+
+#: the run-log summary key under which a failed report is kept
+SUMMARY_KEY = "moodle_report"
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    """One row of ``local_mzi_sync_status``, exactly the structure the function accepts."""
+
+    kind: str
+    command: str
+    status: str
+    runid: int
+    timefinished: int
+    creates: int = 0
+    updates: int = 0
+    deletes: int = 0
+    blocked: int = 0
+    errors: int = 0
+    drift: int = 0
+
+
+def reported_kinds(ws_kinds: Iterable[str], plan: Plan, kinds: Sequence[str] = ()) -> list[str]:
+    """The kinds a run looked at: those of its targets, or the ``--kind``s, or all of them.
+
+    Kinds that only appear in the plan (derived ones without a spec of their own) are
+    added, so nothing a run changed is left off the page.
+    """
+    if plan.targets:
+        scope = {Address.parse(t).kind for t in plan.targets}
+    elif kinds:
+        scope = set(kinds)
+    else:
+        scope = set(ws_kinds)
+    return sorted(scope | {c.address.kind for c in plan.changes})
+
+
+def plan_statuses(plan: Plan, kinds: Sequence[str], run_id: int, status: str, finished: int) -> list[KindStatus]:
+    """What a plan found per kind: planned changes, drift, and unreadable records as errors."""
+    rows = []
+    for kind in kinds:
+        mine = [c for c in plan.changes if c.address.kind == kind]
+        actions = Counter(c.action for c in mine)
+        rows.append(KindStatus(
+            kind, "plan", status, run_id, finished,
+            creates=actions[Action.CREATE], updates=actions[Action.UPDATE], deletes=actions[Action.DELETE],
+            blocked=sum(1 for c in mine if c.action is Action.BLOCKED and not c.unreadable),
+            errors=sum(1 for c in mine if c.unreadable), drift=sum(1 for c in mine if c.drift)))
+    return rows
+
+
+def apply_statuses(plan: Plan, results: Sequence[dict[str, Any]], kinds: Sequence[str], run_id: int, status: str,
+                   finished: int) -> list[KindStatus]:
+    """What an apply did per kind, from its run log: writes that landed, blocked, failed.
+
+    A change not attempted (its parent failed, or the run was stopped) counts as an error,
+    as it does for the exit code; drift is the Moodle edits the plan set out to undo.
+    """
+    rows = []
+    for kind in kinds:
+        done: Counter[str] = Counter()
+        for r in results:
+            if Address.parse(r["address"]).kind != kind:
+                continue
+            done[r["action"] if r["ok"] else "blocked" if r["status"] == "blocked" else "errors"] += 1
+        rows.append(KindStatus(
+            kind, "apply", status, run_id, finished,
+            creates=done["create"], updates=done["update"], deletes=done["delete"], blocked=done["blocked"],
+            errors=done["errors"], drift=sum(1 for c in plan.changes if c.address.kind == kind and c.drift)))
+    return rows
+
+
+async def report_to_moodle(ws: "Workspace", command: str, plan: Plan, run_id: int, status: str,
+                           kinds: Sequence[str] = ()) -> str | None:
+    """Push the run's rows; ``None`` when Moodle took them all, else the warning to show.
+
+    The warning is added to ``ws.warnings`` and kept in the run's summary, whose API usage
+    is brought up to date, since the push is one more Moodle call of this run.
+    """
+    scope = reported_kinds(ws.specs, plan, kinds)
+    finished = int(time.time())
+    if command == "plan":
+        rows = plan_statuses(plan, scope, run_id, status, finished)
+    else:
+        rows = apply_statuses(plan, ws.state.results(run_id), scope, run_id, status, finished)
+    warning = await _push(ws, [asdict(r) for r in rows])
+    extra: dict[str, Any] = {"api": {n: p.usage() for n, p in ws.providers.items() if hasattr(p, "usage")}}
+    if warning is not None:
+        extra[SUMMARY_KEY] = warning
+        ws.warnings.append(warning)
+    ws.state.amend_summary(run_id, extra)
+    return warning
+
+
+async def _push(ws: "Workspace", rows: list[dict[str, Any]]) -> str | None:
+    moodle: Any = ws.providers.get("moodle")
+    if moodle is None or not hasattr(moodle, "push_sync_status"):
+        return "the sync status was not sent to Moodle: this configuration has no Moodle provider that takes it"
+    try:
+        answers = await moodle.push_sync_status(rows)
+    except MziError as exc:
+        hint = (f"; local_mzi is probably older than version {PLUGIN_VERSION}: upgrade it"
+                if getattr(exc, "errorcode", "") == "invalidparameter" else "")
+        return f"the sync status was not sent to Moodle ({exc}){hint}; the run itself is unaffected"
+    refused = [a for a in answers if a.get("status") == "error"]
+    if not refused:
+        return None
+    shown = "; ".join(f"{a.get('key')}: {a.get('errorcode')}: {a.get('message')}" for a in refused[:3])
+    more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+    return f"Moodle refused {len(refused)} of {len(rows)} sync status rows ({shown}{more}); the run itself is unaffected"
