@@ -61,7 +61,8 @@ COMPATIBLE: dict[str, frozenset[str]] = {
     "bool": frozenset({"boolean"}),
     # the org keeps some amounts in text fields (Program_Price, Remaining_Amount)
     "decimal": frozenset({"currency", "decimal", "double", "integer", "text"}),
-    "date": frozenset({"date"}),
+    # a date column may keep the day of a Zoho datetime (the date part in its own zone)
+    "date": frozenset({"date", "datetime"}),
     "datetime": frozenset({"datetime"}),
     "json": frozenset({"subform", "multiselectlookup", "text", "textarea"}),
 }

@@ -260,6 +260,8 @@ class MoodleProvider:
             rows = [row for page in pages for row in page]
         records: dict[str, Record] = {}
         for row in rows:
+            if spec.source.system == "zoho" and row.get(spec.key.moodle) in (None, ""):
+                continue  # made in Moodle, not yet in Zoho (a request awaiting outbound_request): no mirror row
             try:
                 record = record_from_moodle(spec, row)
             except MappingError as exc:  # a bad value fails its record only, never the read

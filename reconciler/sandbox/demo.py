@@ -53,7 +53,14 @@ FIRST_MOODLE_USER = 100
 IN_SYNC, DRIFTED, MISSING, ORPHAN = "in_sync", "drifted", "missing", "orphan"
 #: orphans per module: Moodle rows whose Zoho record was deleted (recycle bin)
 ORPHANS = {"BTEC_Students": 3, "BTEC_Classes": 1, "BTEC_Enrollments": 3, "BTEC_Registrations": 2,
-           "BTEC_Payments": 2, "BTEC_Teachers": 1, "BTEC_Grades": 1, "BTEC_Student_Requests": 1}
+           "BTEC_Payments": 2, "BTEC_Teachers": 1, "BTEC_Grades": 1, "BTEC_Student_Requests": 1,
+           "Products": 1, "BTEC": 2}
+#: the catalogue at full size (1,500 students); smaller schools get fewer, never below the core
+FULL_PROGRAMS, STUDENTS_PER_PROGRAM, STUDENTS_PER_TEACHER = 30, 50, 25
+#: the unit criteria Zoho has room for: P1..P10, M1..M9, D1..D6
+CRITERIA_SLOTS = {"P": 10, "M": 9, "D": 6}
+#: graded assignments per class (one Zoho grade per student per assignment)
+ASSIGNMENTS_PER_CLASS = 2
 #: fields a person would plausibly retouch in Moodle, tried first when drifting a row
 DRIFT_HINTS = ("city", "class_name", "classroom", "display_name", "enrolled_program", "address", "phone_number")
 
@@ -83,17 +90,22 @@ MAIL_DOMAINS = ("gmail.com", "hotmail.com", "yahoo.com", "outlook.com")
 UNIT_POOLS = {
     "BUS": ["Business and the Business Environment", "Marketing Processes and Planning", "Human Resource Management",
             "Leadership and Management", "Accounting Principles", "Managing a Successful Business Project",
-            "Financial Reporting", "Management Accounting"],
+            "Financial Reporting", "Management Accounting", "Organisational Behaviour",
+            "Business Law", "Entrepreneurship and Small Business Management", "Operations and Project Management"],
     "IT": ["Programming", "Networking", "Professional Practice", "Database Design & Development", "Security",
-           "Planning a Computing Project", "Software Development Lifecycles", "Website Design & Development"],
+           "Planning a Computing Project", "Software Development Lifecycles", "Website Design & Development",
+           "Data Structures & Algorithms", "Cloud Computing", "Data Analytics", "Application Development"],
     "AD": ["Professional Development", "Contextual Studies", "Individual Project (Pearson-set)",
-           "Techniques & Processes", "Communication in Art & Design", "Typography"],
+           "Techniques & Processes", "Communication in Art & Design", "Typography", "Visual Narratives",
+           "Digital Design Practices", "Materials, Methods and Techniques"],
     "Strategic Management and Leadership": [
         "Developing Strategic Management and Leadership Skills", "Strategic Change Management",
         "Research Methods for Strategic Managers", "Creative and Innovative Management",
-        "Strategic Marketing Management", "Project Management: The Strategic Perspective"],
+        "Strategic Marketing Management", "Project Management: The Strategic Perspective",
+        "Finance for Strategic Managers", "Strategic Human Resource Management"],
     "L3": ["Information Technology Systems", "Creating Systems to Manage Information", "Using Social Media in Business",
-           "Programming", "IT Project Management", "Website Development"],
+           "Programming", "IT Project Management", "Website Development", "Data Modelling",
+           "Cyber Security", "Digital Graphics and Animation"],
 }
 
 
@@ -107,7 +119,7 @@ class ProgramDef:
     student_major: str
     level: str
     unit_major: str
-    price: int
+    price: float
     program_type: str | None = None
     weight: int = 1
 
@@ -129,6 +141,28 @@ PROGRAMS = [
     ProgramDef("Pearson BTEC Level 3 National Extended Diploma in IT", "Extended Diploma", None, "Computing",
                "Level 3", "L3", 3000, weight=2),
 ]
+
+
+def _more_programs() -> list[ProgramDef]:
+    """The rest of the catalogue: an HND per pathway of the org's sub-major picklist, then
+    the core programmes taught in Arabic (some prices with cents, as the price list has)."""
+    hnd = [("Business", "Business", "BUS", 4800, ["Marketing", "Human Resources Management", "Operations Management",
+                                                 "Entrepreneurship and Small Business Administration", "Business Law",
+                                                 "Business Administrations", "Procurement and supply Management"]),
+           ("Computing", "IT", "IT", 5200, ["Computer Science", "Intelligent Systems", "Data Analytics",
+                                           "Application Development", "Network Engineering"]),
+           ("Art & Design", "Art & Design", "AD", 5000, ["Fashion Diploma", "Interior Design Diploma",
+                                                        "Product Design Diploma", "Textile Diploma"])]
+    more = [ProgramDef(f"Pearson BTEC Level 5 HND in {subject} ({sub})", major, sub, subject, "Level 5", unit_major,
+                       price + 250 * (index % 3))
+            for subject, major, unit_major, price, subs in hnd for index, sub in enumerate(subs)]
+    more += [ProgramDef(f"{core.name} - Arabic delivery", core.program_major, core.sub_major, core.student_major,
+                        core.level, core.unit_major, core.price - 350 + 0.5 * (index % 2), core.program_type)
+             for index, core in enumerate(PROGRAMS)]
+    return more
+
+
+CATALOGUE = PROGRAMS + _more_programs()
 
 
 @dataclass
@@ -238,17 +272,22 @@ class _Generator:
     # -------------------------------------------------------------- catalogue
 
     def make_programs(self) -> None:
+        count = min(FULL_PROGRAMS, max(len(PROGRAMS), round(self.n_students / STUDENTS_PER_PROGRAM)))
         self.programs: list[tuple[ProgramDef, dict[str, Any]]] = []
-        for definition in PROGRAMS:
-            record = {"id": self.new_id(), "Product_Name": definition.name, "Program_ID": self.autonumber("Products"),
-                      "Program_Major": definition.program_major, "Program_Sub_Major": definition.sub_major,
-                      "Program_Type": definition.program_type, "Program_Price": float(definition.price),
-                      "Unit_Price": float(definition.price), "Status": "Approved",
-                      "Product_Sub_Category": "Advanced" if definition.level == "Level 7" else "None",
-                      "Description": f"{definition.name} — ABC Horizon, Amman.", **self.times(400)}
-            self.programs.append((definition, self.add("Products", record)))
+        for definition in CATALOGUE[:count]:
+            self.programs.append((definition, self.add("Products", self.program(definition))))
 
-    def criteria(self, topic: str) -> dict[str, str]:
+    def program(self, definition: ProgramDef) -> dict[str, Any]:
+        # the org's picklists answer "-None-" when nobody chose a value
+        return {"id": self.new_id(), "Product_Name": definition.name, "Program_ID": self.autonumber("Products"),
+                "Program_Major": definition.program_major, "Program_Sub_Major": definition.sub_major or "-None-",
+                "Program_Type": definition.program_type or ("-None-" if self.rng.random() < 0.5 else None),
+                "Program_Price": float(definition.price), "Unit_Price": float(definition.price),
+                "Status": self.pick("Products", "Status", [("Approved", 90), ("Draft", 10)]),
+                "Product_Sub_Category": "Advanced" if definition.level == "Level 7" else "None",
+                "Description": f"{definition.name} — ABC Horizon, Amman.", **self.times(400)}
+
+    def criteria(self, topic: str) -> dict[str, str | None]:
         objects = [f"the key concepts of {topic}", f"the role of {topic} in a given organisation",
                    f"how {topic} supports organisational objectives", f"the tools and techniques used in {topic}",
                    f"the legal and ethical issues of {topic}", f"a plan applying {topic} to a real case",
@@ -257,26 +296,29 @@ class _Generator:
                  "M": ["Analyse", "Assess", "Compare", "Justify"],
                  "D": ["Critically evaluate", "Evaluate", "Critically analyse"]}
         counts = {"P": self.rng.randint(4, 8), "M": self.rng.randint(2, 4), "D": self.rng.randint(1, 3)}
-        out = {}
-        for letter, count in counts.items():
-            for number in range(1, count + 1):
-                out[f"{letter}{number}_description"] = f"{self.rng.choice(verbs[letter])} {self.rng.choice(objects)}."
+        out: dict[str, str | None] = {}
+        for letter, slots in CRITERIA_SLOTS.items():
+            for number in range(1, slots + 1):
+                text = f"{self.rng.choice(verbs[letter])} {self.rng.choice(objects)}." if number <= counts[letter] else None
+                out[f"{letter}{number}_description"] = text
         return out
 
     def make_units(self) -> None:
         self.units: dict[str, list[dict[str, Any]]] = {}
         for definition, program in self.programs:
             pool = UNIT_POOLS[definition.unit_major]
-            chosen = sorted(self.rng.sample(range(len(pool)), k=min(6, len(pool))))
+            chosen = sorted(self.rng.sample(range(len(pool)), k=min(self.rng.randint(6, 8), len(pool))))
             for number in chosen:
-                name = pool[number]
-                code = f"{self.rng.choice('ADFHJKLMRTY')}/{self.rng.randint(600, 618)}/{self.rng.randint(1000, 9999)}"
-                record = {"id": self.new_id(), "Name": name, "Unit_Code": code, "Unit_Number": str(number + 1),
-                          "Unit_Level": definition.level, "Unit_Major": definition.unit_major,
-                          "Unit_Credit": "20" if definition.level == "Level 7" else "15", "Service_Type": "BTEC",
-                          "Program": self.ref(program, "Product_Name"), **self.criteria(name.lower()),
-                          **self.times(400)}
-                self.units.setdefault(program["id"], []).append(self.add("BTEC", record))
+                self.units.setdefault(program["id"], []).append(self.add("BTEC", self.unit(definition, program, number)))
+        self.unit_by_id = {u["id"]: u for units in self.units.values() for u in units}
+
+    def unit(self, definition: ProgramDef, program: dict[str, Any], number: int) -> dict[str, Any]:
+        name = UNIT_POOLS[definition.unit_major][number]
+        code = f"{self.rng.choice('ADFHJKLMRTY')}/{self.rng.randint(600, 618)}/{self.rng.randint(1000, 9999)}"
+        return {"id": self.new_id(), "Name": name, "Unit_Code": code, "Unit_Number": str(number + 1),
+                "Unit_Level": definition.level, "Unit_Major": definition.unit_major,
+                "Unit_Credit": "20" if definition.level == "Level 7" else "15", "Service_Type": "BTEC",
+                "Program": self.ref(program, "Product_Name"), **self.criteria(name.lower()), **self.times(400)}
 
     # -------------------------------------------------------------- people
 
@@ -289,13 +331,16 @@ class _Generator:
         self.teachers: list[dict[str, Any]] = []
         for index in range(count):
             self.teachers.append(self.add("BTEC_Teachers", self.teacher(index)))
+        self.teacher_by_id = {t["id"]: t for t in self.teachers}
 
     def teacher(self, index: int) -> dict[str, Any]:
-        _gender, (first, _), (last, _) = self.person()
-        title = "Dr. " if self.rng.random() < 0.4 else ""
+        _gender, (first, first_ar), (last, last_ar) = self.person()
+        arabic = self.rng.random() < 0.25  # entered with the Arabic spelling
+        title = ("د. " if arabic else "Dr. ") if self.rng.random() < 0.4 else ""
+        shown = f"{first_ar} {last_ar}" if arabic else f"{first} {last}"
         academic = f"{_ascii(first)}.{_ascii(last)}.t{index + 1}@{DOMAIN}"
         self.moodle_user(academic, first, last)
-        return {"id": self.new_id(), "Name": f"{title}{first} {last}", "Email": f"{_ascii(first)}{_ascii(last)}@gmail.com",
+        return {"id": self.new_id(), "Name": f"{title}{shown}", "Email": f"{_ascii(first)}{_ascii(last)}@gmail.com",
                 "Academic_Email": academic, "Phone_Number": self.phone(), "Currency": "USD", **self.times(600)}
 
     def student(self, index: int, program: tuple[ProgramDef, dict[str, Any]]) -> dict[str, Any]:
@@ -357,7 +402,7 @@ class _Generator:
         registered = date.fromisoformat(student["Registration_Date"])
         schedule, paid = [], 0.0
         for number in range(1, 5):
-            due = registered + timedelta(days=90 * (number - 1))
+            due = registered + timedelta(days=30 * (number - 1))
             amount = round(total / 4, 2)
             state = "Paid" if due < BASE_DATE and self.rng.random() < 0.85 else ("Overdue" if due < BASE_DATE else "Pending")
             paid += amount if state == "Paid" else 0
@@ -371,7 +416,8 @@ class _Generator:
             "Registration_Date": registered.isoformat(),
             "Registration_Status": status or self.pick("BTEC_Registrations", "Registration_Status",
                                                        [("Active", 75), ("New", 10), ("Freeze", 5), ("Graduated", 5), ("Withdraw", 5)]),
-            "Study_Mode": student["Study_Mode"], "Study_Language": student["Study_Language"],
+            "Study_Mode": "-None-" if self.rng.random() < 0.03 else student["Study_Mode"],
+            "Study_Language": student["Study_Language"],
             "Program_Price": f"{definition.price:,.2f}", "Discount": discount,
             "Discount_Percentage": str(percent) if discount else None,
             "Discount_Reason": "Sibling discount" if discount else None,
@@ -381,19 +427,38 @@ class _Generator:
         }
 
     def make_payments(self) -> None:
+        """Per registration: its registration fee, then each paid installment (one in ten
+        paid in two parts); now and then books or a certificate, tied to no registration."""
         for registration in self.registrations:
             student_ref = registration["Student_ID"]
+            self.add("BTEC_Payments", self.payment(registration, student_ref, 150.0, registration["Registration_Date"],
+                                                   "Registration Fees", None))
             for row in registration["Payment_Schedule"]:
                 if row["Status"] != "Paid":
                     continue
-                self.add("BTEC_Payments", {
-                    "id": self.new_id(), "Name": self.autonumber("BTEC_Payments"),
-                    "Registration_ID": self.ref(registration), "Student_ID": dict(student_ref),
-                    "Payment_Amount": row["Amount"], "Payment_Date": row["Paid_Date"],
-                    "Payment_Method": self.pick("BTEC_Payments", "Payment_Method", [("Cash", 40), ("Bank Transfer", 60)]),
-                    "Payment_Type": "Study Fees", "Installment_No": row["Installment_Number"], "Currency": "USD",
-                    "Note": None if self.rng.random() < 0.8 else "Paid at the Amman office", **self.times(),
-                })
+                parts = [row["Amount"]]
+                if self.rng.random() < 0.1:
+                    first = round(row["Amount"] * 0.6, 2)
+                    parts = [first, round(row["Amount"] - first, 2)]
+                for amount in parts:
+                    self.add("BTEC_Payments", self.payment(registration, student_ref, amount, row["Paid_Date"],
+                                                           "Study Fees", row["Installment_Number"]))
+        for student, _ in self.students:
+            if self.rng.random() < 0.04:
+                kind, amount = self.rng.choice([("Books Fees", 45.0), ("Certificate Fees", 60.0)])
+                self.add("BTEC_Payments", self.payment(None, self.ref(student), amount,
+                                                       self.day(BASE_DATE - timedelta(days=60), 50), kind, None))
+
+    def payment(self, registration: dict[str, Any] | None, student_ref: dict[str, str], amount: float, paid: str,
+                kind: str, installment: int | None) -> dict[str, Any]:
+        return {
+            "id": self.new_id(), "Name": self.autonumber("BTEC_Payments"),
+            "Registration_ID": self.ref(registration) if registration else None, "Student_ID": dict(student_ref),
+            "Payment_Amount": amount, "Payment_Date": paid,
+            "Payment_Method": self.pick("BTEC_Payments", "Payment_Method", [("Cash", 40), ("Bank Transfer", 60)]),
+            "Payment_Type": self.pick("BTEC_Payments", "Payment_Type", [(kind, 1)]), "Installment_No": installment,
+            "Currency": "USD", "Note": None if self.rng.random() < 0.8 else "Paid at the Amman office", **self.times(),
+        }
 
     # -------------------------------------------------------------- timetable
 
@@ -437,7 +502,7 @@ class _Generator:
     def make_enrollments(self) -> None:
         self.enrollments: list[dict[str, Any]] = []
         for student, (definition, product) in self.students:
-            wanted = self.rng.randint(3, 5)
+            wanted = self.rng.randint(4, 6)
             own = list(self.classes_of.get(product["id"], []))
             same_major = [c for d, p in self.programs if d.unit_major == definition.unit_major and p["id"] != product["id"]
                           for c in self.classes_of.get(p["id"], [])]
@@ -449,7 +514,7 @@ class _Generator:
                 self.enrollments.append(self.add("BTEC_Enrollments", self.enrollment(student, klass, definition)))
 
     def enrollment(self, student: dict[str, Any], klass: dict[str, Any], definition: ProgramDef) -> dict[str, Any]:
-        teacher = next(t for t in self.teachers if t["id"] == klass["Teacher"]["id"])
+        teacher = self.teacher_by_id[klass["Teacher"]["id"]]
         return {
             "id": self.new_id(), "Name": self.autonumber("BTEC_Enrollments"),
             "Enrolled_Students": self.ref(student), "Classes": self.ref(klass),
@@ -463,27 +528,31 @@ class _Generator:
     # -------------------------------------------------------------- grades and requests
 
     def make_grades(self) -> None:
-        graded = {"End": 0.9, "Final Evaluation": 0.8, "Initial Evaluation": 0.5, "Waiting Submission": 0.3, "Active": 0.1}
+        """Two assignments per class, each graded with a chance that grows as the class
+        nears its end: about eight Zoho grades per student."""
+        graded = {"End": 1.0, "Final Evaluation": 1.0, "Initial Evaluation": 0.9, "Waiting Submission": 0.8,
+                  "Active": 0.85, "Pending": 0.4}
         classes = {c["id"]: c for c in self.classes}
         students = {s["id"]: s for s, _ in self.students}
         for enrollment in self.enrollments:
             klass = classes[enrollment["Classes"]["id"]]
-            if self.rng.random() < graded.get(klass["Class_Status"], 0.0):
-                self.add("BTEC_Grades", self.grade(students[enrollment["Enrolled_Students"]["id"]], klass))
+            for assignment in range(ASSIGNMENTS_PER_CLASS):
+                if self.rng.random() < graded.get(klass["Class_Status"], 0.0):
+                    self.add("BTEC_Grades", self.grade(students[enrollment["Enrolled_Students"]["id"]], klass, assignment))
 
-    def grade(self, student: dict[str, Any], klass: dict[str, Any]) -> dict[str, Any]:
-        unit = next(u for units in self.units.values() for u in units if u["id"] == klass["Unit"]["id"])
+    def grade(self, student: dict[str, Any], klass: dict[str, Any], assignment_index: int = 0) -> dict[str, Any]:
+        unit = self.unit_by_id[klass["Unit"]["id"]]
         letter = self.pick("BTEC_Grades", "Grade", [("D", 15), ("M", 25), ("P", 40), ("R", 12), ("RR", 3), ("F", 5)])
         reached = {"D": "PMD", "M": "PM", "P": "P"}.get(letter, "")
         when = self.day(date.fromisoformat(klass["Start_Date"]), 70)
-        teacher = next(t for t in self.teachers if t["id"] == klass["Teacher"]["id"])
+        teacher = self.teacher_by_id[klass["Teacher"]["id"]]
         user = self.users_by_email.get(student["Academic_Email"])
-        assignment = 5000 + int(klass["Name"].split("-")[1])
+        assignment = 5000 + (ASSIGNMENTS_PER_CLASS + 1) * int(klass["Name"].split("-")[1]) + assignment_index
         outcomes = [{"id": self.new_id(), "LO_Code": name.split("_")[0], "LO_Title": f"Criterion {name.split('_')[0]}",
                      "LO_Definition": text,
                      "LO_Score": "Achieved" if name[0] in reached and (letter != "R" or self.rng.random() < 0.5) else "Not Achieved",
                      "LO_Feedback": None}
-                    for name, text in sorted(unit.items()) if name.endswith("_description")]
+                    for name, text in sorted(unit.items()) if name.endswith("_description") and text]
         by_iv = self.rng.random() < 0.15
         return {
             "id": self.new_id(), "Name": self.autonumber("BTEC_Grades"), "Student": self.ref(student),
@@ -506,8 +575,10 @@ class _Generator:
         classes = {c["id"]: c for c in self.classes}
         for enrollment in self.enrollments:
             enrolled.setdefault(enrollment["Enrolled_Students"]["id"], []).append(classes[enrollment["Classes"]["id"]])
-        for student, _ in self.rng.sample(self.students, k=max(1, self.n_students // 5)):
-            self.add("BTEC_Student_Requests", self.request(student, enrolled.get(student["id"], [])))
+        for student, _ in self.students:  # about 0.6 requests per student: 45 % ask, a third of them twice
+            asks = (self.rng.random() < 0.45) * (1 + (self.rng.random() < 0.33))
+            for _ in range(asks):
+                self.add("BTEC_Student_Requests", self.request(student, enrolled.get(student["id"], [])))
 
     def request(self, student: dict[str, Any], classes: list[dict[str, Any]]) -> dict[str, Any]:
         kind = self.pick("BTEC_Student_Requests", "Request_Type",
@@ -560,14 +631,18 @@ class _Generator:
         makers = {
             "BTEC_Students": lambda i: self.student(self.n_students + i, rng.choice(self.programs)),
             "BTEC_Teachers": lambda i: self.teacher(len(self.teachers) + i),
+            "Products": lambda i: self.program(rng.choice(CATALOGUE[len(self.programs):] or PROGRAMS)),
+            "BTEC": lambda i: self.unit(*rng.choice(self.programs), 0),
             "BTEC_Classes": lambda i: self.klass(len(self.classes) + i, *rng.choice(
                 [p for p in self.programs if self.units.get(p[1]["id"])])),
             "BTEC_Enrollments": lambda i: self._orphan_enrollment(rng),
             "BTEC_Registrations": lambda i: self.registration(*self._student_and_program(rng)),
             "BTEC_Payments": lambda i: {**rng.choice(self.school.records["BTEC_Payments"]), "id": self.new_id(),
                                         "Name": self.autonumber("BTEC_Payments")},
-            "BTEC_Grades": lambda i: self.grade(rng.choice(self.students)[0], rng.choice(self.classes)),
-            "BTEC_Student_Requests": lambda i: self.request(rng.choice(self.students)[0], []),
+            "BTEC_Grades": lambda i: self.grade(rng.choice(self.students)[0], rng.choice(self.classes),
+                                                ASSIGNMENTS_PER_CLASS),
+            # still open when deleted, so the soft delete has something to say
+            "BTEC_Student_Requests": lambda i: {**self.request(rng.choice(self.students)[0], []), "Status": "Pending"},
         }
         for module, count in ORPHANS.items():
             if not self.school.records.get(module):
@@ -612,7 +687,7 @@ class _Generator:
     def run(self) -> DemoSchool:
         self.make_programs()
         self.make_units()
-        self.make_teachers(max(4, round(max(1, round(self.n_students / 7.5)) / 2.5)))
+        self.make_teachers(max(8, round(self.n_students / STUDENTS_PER_TEACHER)))
         self.make_students()
         self.make_registrations()
         self.make_payments()
@@ -723,7 +798,8 @@ def moodle_rows(spec: Spec, school: DemoSchool, users: dict[str, int]) -> list[d
         row = moodle_row(spec, record.address.key, record.fields)
         if fate == DRIFTED:
             _drift(spec, row, rng)
-        if "moodle_user_id" in spec.fields and isinstance(raw.get("Academic_Email"), str):
+        if "moodle_user_id" in spec.fields and spec.owner_of("moodle_user_id") == "moodle" \
+                and isinstance(raw.get("Academic_Email"), str):
             row["moodle_user_id"] = users.get(raw["Academic_Email"].lower())
         stamp = int(datetime.fromisoformat(raw["Modified_Time"]).timestamp()) + 600
         row["timecreated"], row["timemodified"] = stamp, stamp

@@ -16,7 +16,7 @@ from reconciler.plan import Plan
 from reconciler.render import render_json, render_text
 from reconciler.specs import load_specs
 
-SPECS = {k: v for k, v in load_specs().items() if k in ("student", "class", "enrollment")}
+SPECS = {k: v for k, v in load_specs().items() if k in ("teacher", "program", "unit", "student", "class", "enrollment")}
 
 
 def row(kind: str, **values: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from reconciler.engine import Engine, Safety
 from reconciler.model import Action
 from reconciler.specs import load_specs
 
-SPECS = {k: v for k, v in load_specs().items() if k in ("student", "class", "enrollment")}
+SPECS = {k: v for k, v in load_specs().items() if k in ("teacher", "program", "unit", "student", "class", "enrollment")}
 NO_GUARD = Safety(max_delete_fraction=1.0, max_delete_floor=10**6)
 
 keys = st.sampled_from([f"{n:04d}" for n in range(8)])

@@ -22,7 +22,7 @@ from reconciler.plan import Plan, binding_mismatch
 from reconciler.render import render_text
 from reconciler.specs import Spec, load_specs
 
-SPECS = {k: v for k, v in load_specs().items() if k in ("student", "class", "enrollment")}
+SPECS = {k: v for k, v in load_specs().items() if k in ("teacher", "program", "unit", "student", "class", "enrollment")}
 
 
 def row(kind: str, **values: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from reconciler.doctor import (
 from reconciler.errors import MziError
 from reconciler.providers.moodle import MoodleAuthError, MoodleProvider
 from reconciler.providers.zoho_client import ZohoAuthError, ZohoClient
-from reconciler.specs import Spec, bundled_specs_dir, load_spec
+from reconciler.specs import Spec, bundled_specs_dir, load_spec, load_specs
 
 
 
@@ -55,7 +55,8 @@ def test_doctor_only_reads_and_asks_zoho_once_per_module(workspace: Workspace) -
     box = workspace.sandbox
     assert box.write_counts() == {"zoho": 0, "moodle": 0}
     log = box.zoho_store().api_log()
-    assert len([r for r in log if r["path"] == FIELDS]) == 4, "BTEC_Students, _Classes, _Enrollments, _Grades"
+    modules = {s.zoho_module for s in load_specs().values()} | {"BTEC_Grades"}  # + the unique-key check's
+    assert len([r for r in log if r["path"] == FIELDS]) == len(modules), f"once per module of {sorted(modules)}"
     assert all(r["credits"] == 1 for r in log if r["path"] == FIELDS)
 
 
@@ -196,16 +197,17 @@ def test_a_missing_key_field_of_a_reverse_kind_is_reported() -> None:
     assert "BTEC_Grades.Moodle_Grade_Composite_Key" in check.detail
 
 
-def test_a_date_field_mapped_to_a_datetime_is_a_mismatch_naming_both_types() -> None:
+def test_a_date_field_mapped_to_a_number_is_a_mismatch_naming_both_types() -> None:
+    """(A date field may read a Zoho datetime: its day, as normalize's `date` takes it.)"""
     spec = load_spec(bundled_specs_dir() / "class.toml")
     metadata = {name: {"api_name": name, "data_type": "lookup" if name in ("BTEC_Program", "Unit", "Teacher") else
                        "picklist" if name in ("Class_Status", "Term", "Class_Study_Mode") else
-                       "datetime" if name in ("Created_Time", "Modified_Time", "Start_Date") else
-                       "date" if name == "End_Date" else "text"}
+                       "datetime" if name in ("Created_Time", "Modified_Time") else
+                       "integer" if name == "Start_Date" else "date" if name == "End_Date" else "text"}
                 for f in spec.fields.values() for name in f.zoho_names}
     [check] = spec_field_checks(spec, metadata)
     assert check.name == "zoho: class.start_date"
-    assert "(type date)" in check.detail and "data_type is datetime" in check.detail and "needs date" in check.detail
+    assert "(type date)" in check.detail and "data_type is integer" in check.detail and "needs date" in check.detail
 
 
 def test_a_spec_column_missing_from_install_xml_fails_naming_table_and_column(tmp_path: Path) -> None:

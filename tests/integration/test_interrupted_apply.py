@@ -43,9 +43,18 @@ def setup(tmp_path: Path) -> Path:
 
 
 def start_apply(config: Path, delay_ms: int) -> subprocess.Popen[str]:
+    """The apply in a child process; its output goes to files, not pipes: a plan of every
+    kind is more than a pipe holds, and a child blocked on a full pipe never writes."""
     env = os.environ | {WRITE_DELAY_ENV: str(delay_ms)}
-    return subprocess.Popen([sys.executable, "-m", "reconciler.cli", "-c", str(config), "apply", "--auto-approve"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=config.parent)
+    with open(config.parent / "apply.out", "w") as out, open(config.parent / "apply.err", "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "reconciler.cli", "-c", str(config), "apply", "--auto-approve"],
+                                stdout=out, stderr=err, text=True, env=env, cwd=config.parent)
+
+
+def outputs(config: Path) -> tuple[str, str]:
+    """What the child printed: (stdout, stderr)."""
+    return tuple(  # type: ignore[return-value]
+        (config.parent / name).read_text(encoding="utf-8") for name in ("apply.out", "apply.err"))
 
 
 def logged_writes(tmp_path: Path) -> int:
@@ -64,7 +73,7 @@ def wait_for_writes(tmp_path: Path, child: subprocess.Popen[str], at_least: int)
         seen = logged_writes(tmp_path)
         if seen >= at_least:
             return seen
-        assert child.poll() is None, f"the apply ended before writing {at_least}: {child.communicate()}"
+        assert child.poll() is None, f"the apply ended before writing {at_least}: {outputs(tmp_path / 'mzi.toml')}"
         time.sleep(0.02)
     child.kill()
     raise AssertionError(f"no {at_least} writes within {DEADLINE}s")
@@ -114,9 +123,10 @@ def test_ctrl_c_finishes_the_batch_in_flight_records_the_run_interrupted_and_exi
         seen = wait_for_writes(tmp_path, child, at_least=1)
         time.sleep(0.1)  # the next batch is now in flight (sleeping in the emulator before it commits)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
+        child.wait(timeout=60)
     finally:
         child.kill()
+    out, err = outputs(config)
     assert child.returncode == 130, (child.returncode, out[-2000:], err[-2000:])
     [run] = runs_json(config)
     stored = moodle_stored(tmp_path)

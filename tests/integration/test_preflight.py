@@ -18,11 +18,12 @@ from click.testing import Result
 
 from cli_workspace import FIELDS, Workspace, override_spec
 from reconciler.sandbox import Sandbox
+from reconciler.specs import load_specs
 from reconciler.state import StateStore
 
 
 #: the Zoho modules the bundled specs read
-SPEC_MODULES = 3
+SPEC_MODULES = len({s.zoho_module for s in load_specs().values() if "zoho" in (s.source.system, s.target.system)})
 
 
 
