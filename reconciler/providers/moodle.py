@@ -260,7 +260,7 @@ class MoodleProvider:
             rows = [row for page in pages for row in page]
         records: dict[str, Record] = {}
         for row in rows:
-            if spec.source.system == "zoho" and row.get(spec.key.moodle) in (None, ""):
+            if spec.source.system == "zoho" and any(row.get(c) in (None, "") for c in spec.key.columns):
                 continue  # made in Moodle, not yet in Zoho (a request awaiting outbound_request): no mirror row
             try:
                 record = record_from_moodle(spec, row)

@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..mapping import moodle_row, record_from_zoho
+from ..mapping import moodle_row, record_from_zoho, subform_records
 from ..specs import Spec, load_specs
 from .zoho.metadata import AUTONUMBER_PREFIX, load_metadata
 from .zoho.store import ORG_ZONE, ZohoStore, format_id, zoho_time
@@ -758,7 +758,7 @@ def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec]) -> N
         for spec in sorted(specs.values(), key=lambda s: s.kind):
             if spec.target.system != "moodle" or spec.moodle_resource is not None or spec.key.zoho != "id" \
                     or spec.moodle_table not in schema.tables:
-                continue  # reverse-direction kinds and composite keys are not mirrored rows
+                continue  # reverse-direction kinds and Moodle resources are not mirrored rows
             _insert_mirror(conn, schema.tables[spec.moodle_table], spec, school, users)
         if "course" in specs:
             _install_courses(conn, school, specs["course"])
@@ -794,24 +794,28 @@ def moodle_rows(spec: Spec, school: DemoSchool, users: dict[str, int]) -> list[d
         fate = fates.get(raw["id"], MISSING)
         if fate == MISSING:
             continue
-        record = record_from_zoho(spec, raw)
-        row = moodle_row(spec, record.address.key, record.fields)
-        if fate == DRIFTED:
-            _drift(spec, row, rng)
-        if "moodle_user_id" in spec.fields and spec.owner_of("moodle_user_id") == "moodle" \
-                and isinstance(raw.get("Academic_Email"), str):
-            row["moodle_user_id"] = users.get(raw["Academic_Email"].lower())
-        stamp = int(datetime.fromisoformat(raw["Modified_Time"]).timestamp()) + 600
-        row["timecreated"], row["timemodified"] = stamp, stamp
-        rows.append(row)
+        # a subform kind mirrors its parent's rows (installments of a registration), in the parent's fate
+        records = subform_records(spec, raw) if spec.subform else [record_from_zoho(spec, raw)]
+        for record in records:
+            row = moodle_row(spec, record.address.key, record.fields)
+            if fate == DRIFTED:
+                _drift(spec, row, rng)
+            if "moodle_user_id" in spec.fields and spec.owner_of("moodle_user_id") == "moodle" \
+                    and isinstance(raw.get("Academic_Email"), str):
+                row["moodle_user_id"] = users.get(raw["Academic_Email"].lower())
+            stamp = int(datetime.fromisoformat(raw["Modified_Time"]).timestamp()) + 600
+            row["timecreated"], row["timemodified"] = stamp, stamp
+            rows.append(row)
     return rows
 
 
 def _drift(spec: Spec, row: dict[str, Any], rng: random.Random) -> None:
     """One or two hand edits in Moodle, on text fields a person would retouch."""
     deps = {d.field for d in spec.depends_on}
-    candidates = [n for n in spec.compared_fields
-                  if spec.fields[n].type in ("string", "text") and spec.fields[n].const is None and n not in deps]
+    keys = set(spec.key.columns)
+    editable = [n for n in spec.compared_fields if spec.fields[n].const is None and n not in deps and n not in keys]
+    candidates = [n for n in editable if spec.fields[n].type in ("string", "text")] \
+        or [n for n in editable if spec.fields[n].type == "picklist"]  # e.g. an installment's status
     if not candidates:
         return
     pool = [n for n in DRIFT_HINTS if n in candidates] or candidates

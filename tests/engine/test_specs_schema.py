@@ -16,7 +16,7 @@ TABLE_KINDS = sorted(k for k, s in SPECS.items() if s.moodle_resource is None)
 def test_every_spec_field_is_a_column_of_its_moodle_table(kind: str) -> None:
     spec: Spec = SPECS[kind]
     table = load_schema().table(spec.moodle_table)
-    wanted = {spec.key.moodle, *spec.fields}
+    wanted = {*spec.key.columns, *spec.fields}
     missing = sorted(wanted - set(table.column_names))
     assert not missing, f"specs/{kind}.toml maps to columns {missing} that {spec.moodle_table} in install.xml lacks"
 
@@ -25,7 +25,7 @@ def test_every_spec_field_is_a_column_of_its_moodle_table(kind: str) -> None:
 def test_spec_key_is_the_unique_key_of_its_table(kind: str) -> None:
     spec = SPECS[kind]
     table = load_schema().table(spec.moodle_table)
-    assert table.key_columns == (spec.key.moodle,), f"{spec.moodle_table} unique key is {table.key_columns}"
+    assert table.key_columns == spec.key.columns, f"{spec.moodle_table} unique key is {table.key_columns}"
 
 
 def test_a_spec_naming_a_missing_column_is_caught(tmp_path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.preflight import spec_field_checks
 from reconciler.schema.xmldb import load_schema
-from reconciler.specs import Spec, load_specs
+from reconciler.specs import PARENT, Spec, load_specs
 from reconciler.sandbox.zoho.metadata import METADATA_PATH, SYSTEM_FIELDS
 
 SPECS = load_specs()
@@ -34,16 +34,26 @@ def unknown_names(spec: Spec) -> list[str]:
     if module not in org:
         return [f"{where}: Zoho module {module!r} is not in the org's metadata"]
     known = org[module] | set(SYSTEM_FIELDS)
+    if spec.subform is not None:
+        # a subform kind's fields name the subform's columns, which the org's metadata does not
+        # list; what can be checked is the subform itself and the parent fields it reads
+        names = [(name, api.removeprefix(PARENT)) for name, field in spec.fields.items()
+                 for api in field.zoho_names if api.startswith(PARENT)]
+        names.append(("source.subform", spec.subform))
+    else:
+        names = [(name, api) for name, field in spec.fields.items() for api in field.zoho_names]
     problems = [f"{where}: field {name}: Zoho api name {api!r} is not a field of {module}"
-                for name, field in spec.fields.items() for api in field.zoho_names if api not in known]
+                for name, api in names if api not in known]
     if spec.key.zoho not in known:
         problems.append(f"{where}: key: Zoho api name {spec.key.zoho!r} is not a field of {module}")
+    if spec.moodle_resource is not None:
+        return problems  # a Moodle resource (course) has its adapter's fields, not a table's columns
     table = load_schema().tables.get(spec.moodle_table)
     if table is None:
         return problems + [f"{where}: table {spec.moodle_table!r} is not in install.xml"]
     columns = set(table.column_names)
     problems += [f"{where}: field {name}: column {name!r} is not in {spec.moodle_table} (install.xml)"
-                 for name in [spec.key.moodle, *spec.fields] if name not in columns]
+                 for name in [*spec.key.columns, *spec.fields] if name not in columns]
     return problems
 
 
