@@ -45,7 +45,9 @@ def setup(tmp_path: Path) -> Path:
 def start_apply(config: Path, delay_ms: int) -> subprocess.Popen[str]:
     env = os.environ | {WRITE_DELAY_ENV: str(delay_ms)}
     return subprocess.Popen([sys.executable, "-m", "reconciler.cli", "-c", str(config), "apply", "--auto-approve"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=config.parent)
+                            # stdout to a file: a plan longer than the pipe's buffer would block the child
+                            stdout=(config.parent / "apply.out").open("w"), stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=config.parent)
 
 
 def logged_writes(tmp_path: Path) -> int:
@@ -114,7 +116,8 @@ def test_ctrl_c_finishes_the_batch_in_flight_records_the_run_interrupted_and_exi
         seen = wait_for_writes(tmp_path, child, at_least=1)
         time.sleep(0.1)  # the next batch is now in flight (sleeping in the emulator before it commits)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
+        _, err = child.communicate(timeout=60)
+        out = (config.parent / "apply.out").read_text(encoding="utf-8")
     finally:
         child.kill()
     assert child.returncode == 130, (child.returncode, out[-2000:], err[-2000:])
