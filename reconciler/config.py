@@ -81,6 +81,11 @@ class ZohoSettings(HttpSettings):
         return tuple(_require_env(name, "zoho") for name in (self.client_id_env, self.client_secret_env, self.refresh_token_env))  # type: ignore[return-value]
 
 
+#: Moodle auth plugins a web-service-created user may have: core's, plus the common SAML2
+#: plugin. The plugin must also be enabled on the site (Site administration > Plugins > Authentication).
+AUTH_METHODS = ("manual", "nologin", "email", "ldap", "cas", "db", "oauth2", "shibboleth", "lti", "mnet", "saml2")
+
+
 class MoodleSettings(HttpSettings):
     backend: Literal["sandbox", "live"] = "sandbox"
     url: str = ""
@@ -90,6 +95,17 @@ class MoodleSettings(HttpSettings):
     max_input_vars: int = Field(5000, ge=100)
     timezone: str = Field("Asia/Amman", description="the site's zone: a course date is the unix time of local midnight")
     course_category_id: int = Field(0, ge=0, description="category of new courses; 0 = the plugin's setting")
+    create_users: bool = Field(False, description="a student or teacher no Moodle user matches gets one "
+                                                  "(a planned create) instead of being blocked")
+    new_user_auth: str = Field("manual", description="auth method of the users create_users makes")
+
+    @field_validator("new_user_auth")
+    @classmethod
+    def _known_auth(cls, value: str) -> str:
+        if value not in AUTH_METHODS:
+            raise ValueError(f"new_user_auth {value!r} is not a Moodle authentication method mzi can create users "
+                             f"with; one of: {', '.join(AUTH_METHODS)}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -114,6 +130,8 @@ class SandboxSettings(_Section):
     students: int = Field(150, ge=1, le=200_000)
     seed: int = 7
     blocked_example: bool = Field(False, description="add one enrollment whose student exists nowhere (plans as blocked)")
+    unmatched_users: bool = Field(False, description="leave some students without a Moodle user and let two users "
+                                                     "share one address (their user links plan as blocked)")
     host: str = "127.0.0.1"
     zoho_port: int = Field(8701, ge=1, le=65535)
     moodle_port: int = Field(8702, ge=1, le=65535)

@@ -11,6 +11,9 @@ with arbitrary states. The rules:
 - a target-owned field is never compared or written: no ping-pong between systems.
 - a record that could not be read on either side is ``blocked`` (unreadable): its values
   are unknown, and unknown is never planned as null.
+- a desired record the source read but that cannot be carried over (``Record.blocked``,
+  e.g. no Moodle user has a student's academic email) is ``blocked`` with that reason,
+  whatever the target holds; the run does not fail.
 - a dependency counts as present only when it is in the source or live in the target: a
   parent soft-deleted in Moodle and gone from Zoho blocks its children.
 """
@@ -97,6 +100,14 @@ def _unreadable(spec: Spec, desired: Record | None, actual: Record | None) -> Ch
     label = next((r.label for r in (desired, actual) if r is not None and not r.error), record.address.key)
     return Change(Action.BLOCKED, record.address, label, reason="cannot be read " + "; ".join(problems),
                   unreadable=True)
+
+
+def _held(spec: Spec, desired: Record, actual: Record | None) -> Change:
+    """A desired record that was read but cannot be carried over (``Record.blocked``): it
+    waits, the target is left as it is, and the run goes on."""
+    return Change(Action.BLOCKED, desired.address, desired.label, reason=desired.blocked,
+                  desired_fingerprint=compared_fingerprint(spec, desired),
+                  actual_fingerprint=compared_fingerprint(spec, actual))
 
 
 def _managed(spec: Spec, fields: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +205,8 @@ def diff_kind(
         change: Change | None = _unreadable(spec, want, have)
         if change is not None:
             pass
+        elif want is not None and want.blocked:
+            change = _held(spec, want, have)
         elif want is not None and have is None:
             change = _create(spec, want, known, retired)
         elif want is not None and have is not None:

@@ -13,7 +13,7 @@ Records, and hands the target provider the Changes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .batches import Gate, ResultSink, not_attempted
@@ -21,7 +21,7 @@ from .diff import Known, compared_fingerprint, dependency_value, diff_kind, is_r
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
-from .providers.base import Provider
+from .providers.base import Provider, Resolver
 from .specs import Spec
 
 
@@ -72,8 +72,19 @@ class Engine:
     async def _read_kind(self, spec: Spec, keys: set[str] | None) -> Snapshot:
         if keys is not None and not keys:
             return Snapshot({}, {})
-        desired, actual = await asyncio.gather(self._source(spec).read(spec, keys), self._target(spec).read(spec, keys))
+        desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec, keys))
         return Snapshot(desired, actual)
+
+    async def _read_desired(self, spec: Spec, keys: Collection[str] | None) -> dict[str, Record]:
+        return await self._resolve(spec, await self._source(spec).read(spec, keys))
+
+    async def _resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
+        """Desired Records completed by the target where it has facts to add (:class:`Resolver`),
+        all of one read at once so the target can batch its look-ups."""
+        target = self._target(spec)
+        if not desired or not isinstance(target, Resolver):
+            return desired
+        return await target.resolve(spec, desired)
 
     async def _read_changes(self, spec: Spec) -> tuple[set[str] | None, Snapshot]:
         """Only what the source changed since its watermark (``None`` scope: read in full).
@@ -87,6 +98,7 @@ class Engine:
         if read_changes is None or due(spec):
             return None, await self._read_kind(spec, None)
         changed, deleted = await read_changes(spec)
+        changed = await self._resolve(spec, changed)
         if spec.subform is not None:
             return await self._subform_changes(spec, changed, deleted)
         keys = set(changed) | set(deleted)
@@ -123,7 +135,8 @@ class Engine:
         """(keys a dependency may point at, keys that exist only as soft-deleted target rows)."""
         spec = self.specs[kind]
         retired = {k for k, r in snap.actual.items() if k not in snap.desired and is_retired(spec, r)}
-        return (set(snap.desired) | set(snap.actual)) - retired, retired
+        wanted = {k for k, r in snap.desired.items() if not r.blocked}  # a held record is no parent yet
+        return (wanted | set(snap.actual)) - retired, retired
 
     async def _known(self, scope: dict[str, set[str] | None],
                      snapshots: dict[str, Snapshot]) -> tuple[Known, dict[str, set[str]]]:
@@ -231,7 +244,7 @@ class Engine:
         candidates = {c.address.key for c in changes if c.action is Action.DELETE}
         if not candidates:
             return changes
-        found = await self._source(spec).read(spec, candidates)
+        found = await self._read_desired(spec, candidates)
         if not found:
             return changes
         snap.desired.update(found)

@@ -71,6 +71,10 @@ class Record:
     #: why this record could not be read (empty when it could). An unreadable record is
     #: never diffed: its values are unknown, and unknown is not null.
     error: str = ""
+    #: why this record cannot be carried over although it was read (empty when it can): e.g.
+    #: a student whose academic email matches no Moodle user. Planned as blocked with this
+    #: reason; unlike ``error`` it does not fail the run — it waits for the world to change.
+    blocked: str = ""
 
     @property
     def fingerprint(self) -> str:

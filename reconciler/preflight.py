@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import MziError, PreflightError
 from .providers.moodle_courses import COURSE_FIELDS, COURSE_KEY
+from .providers.moodle_users import LINK, USER_LINK_FIELDS
 from .providers.zoho_client import ZohoError
 from .schema.xmldb import SchemaError, load_schema
 from .specs import PARENT, FieldSpec, Spec
@@ -43,7 +44,7 @@ ZohoFields = dict[str, dict[str, Any]]
 #: Moodle table → its column names
 Tables = Mapping[str, Collection[str]]
 #: the fields of each Moodle resource kind, as its adapter reads and writes them
-RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS}
+RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS, "user_link": USER_LINK_FIELDS}
 
 _TEXTUAL = frozenset({"text", "textarea", "email", "phone", "website", "autonumber", "picklist", "formula"})
 _NUMERIC = frozenset({"integer", "bigint", "double", "decimal", "currency"})
@@ -324,12 +325,22 @@ def column_checks(specs: Iterable[Spec], tables: Tables | None = None) -> list[C
     return [_columns_check(spec, tables, source) for spec in sorted(specs, key=lambda s: s.kind)]
 
 
-def _resource_check(spec: Spec) -> Check:
-    """A resource kind's fields must be ones its adapter reads and writes (not install.xml's)."""
+def _resource_check(spec: Spec, tables: Tables, source: str) -> Check:
+    """A resource kind's fields must be ones its adapter reads and writes (not install.xml's);
+    a resource kept in a mirror row (user_link) needs that row's key and link columns."""
     name = f"moodle: {spec.kind} fields"
     known = RESOURCE_FIELDS.get(spec.moodle_resource or "", frozenset())
     unknown = sorted(set(spec.fields) - known)
-    if spec.key.moodle != COURSE_KEY:
+    if spec.moodle_resource == "user_link":
+        table = spec.moodle_table
+        if spec.key.composite:
+            return Check(name, False, f"{where(spec)}: a user link is keyed by its mirror row's one key column")
+        if table not in tables:
+            return Check(name, False, f"{where(spec)}: table {table} is not {source} (is local_mzi installed and upgraded?)")
+        missing = [c for c in (spec.key.moodle, LINK) if c not in tables[table]]
+        if missing:
+            return Check(name, False, f"{where(spec)}: {table} {source} has no column {', '.join(map(str, missing))}")
+    elif spec.key.moodle != COURSE_KEY:
         return Check(name, False, f"{where(spec)}: a {spec.moodle_resource} is keyed by {COURSE_KEY}, not {spec.key.moodle}")
     if unknown:
         return Check(name, False, f"{where(spec)}: a Moodle {spec.moodle_resource} has no field {', '.join(unknown)} "
@@ -339,7 +350,7 @@ def _resource_check(spec: Spec) -> Check:
 
 def _columns_check(spec: Spec, tables: Tables, source: str) -> Check:
     if spec.moodle_resource is not None:
-        return _resource_check(spec)
+        return _resource_check(spec, tables, source)
     table, name = spec.moodle_table, f"moodle: {spec.kind} columns"
     if table not in tables:
         return Check(name, False, f"{where(spec)}: table {table} is not {source} (is local_mzi installed and upgraded?)")

@@ -46,7 +46,10 @@ MEMBERSHIP_TRANSFORMS = ("in", "not_in")
 #: Moodle objects mzi manages through the plugin's own functions rather than a mirror
 #: table (``target = { system = "moodle", resource = "course" }``); each has an adapter
 #: in ``providers/`` that knows its fields
-MOODLE_RESOURCES = ("course",)
+MOODLE_RESOURCES = ("course", "user_link")
+#: resources that live in a column of a mirror table, which the endpoint names with ``table``
+#: (``resource = "user_link", table = "local_mzi_students"``: the row's ``moodle_user_id``)
+RESOURCES_IN_A_TABLE = ("user_link",)
 
 
 class _Strict(BaseModel):
@@ -58,7 +61,8 @@ class Endpoint(_Strict):
 
     A resource (``course``) is a Moodle object the plugin creates and updates through its
     own functions, not a ``local_mzi_*`` row; its fields are the object's own (see the
-    resource's adapter in ``providers/``).
+    resource's adapter in ``providers/``). A resource kept in a mirror row (``user_link``:
+    the row's ``moodle_user_id``) also names that row's ``table``.
     """
 
     system: System
@@ -79,11 +83,18 @@ class Endpoint(_Strict):
             raise ValueError("`subform` names a Zoho subform field; only a zoho endpoint has one")
         if self.module:
             raise ValueError("a moodle endpoint names a `table` or a `resource`, not a `module`")
-        if bool(self.table) == bool(self.resource):
-            raise ValueError("a moodle endpoint needs exactly one of `table` (a local_mzi_* mirror table) "
-                             "and `resource` (" + ", ".join(MOODLE_RESOURCES) + ")")
+        if not self.table and not self.resource:
+            raise ValueError("a moodle endpoint needs exactly one of `table` (a local_mzi_* mirror table) and `resource` ("
+                             + ", ".join(MOODLE_RESOURCES) + ")")
         if self.resource and self.resource not in MOODLE_RESOURCES:
             raise ValueError(f"resource {self.resource!r} is not one mzi manages; known: {', '.join(MOODLE_RESOURCES)}")
+        if self.resource in RESOURCES_IN_A_TABLE and not self.table:
+            raise ValueError(f"resource {self.resource!r} is kept in a mirror row: name its `table` "
+                             "(e.g. table = \"local_mzi_students\")")
+        if self.resource and self.table and self.resource not in RESOURCES_IN_A_TABLE:
+            raise ValueError("a moodle endpoint needs exactly one of `table` (a local_mzi_* mirror table) and `resource` "
+                             f"(resource {self.resource!r} is not kept in a mirror table; only "
+                             + ", ".join(RESOURCES_IN_A_TABLE) + " names both)")
         return self
 
 

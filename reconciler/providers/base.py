@@ -56,3 +56,19 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class Resolver(Protocol):
+    """A target provider that completes desired Records with facts only it knows.
+
+    A desired user link says "the Moodle user whose email is X": which user that is, only
+    Moodle can tell. The engine hands every desired Record of a kind to its target's
+    ``resolve`` after reading and before diffing — once per read, so the provider batches
+    its look-ups — and diffs what comes back. A record that cannot be resolved comes back
+    with ``Record.blocked`` set (planned as blocked, the run goes on); a kind the provider
+    has nothing to resolve for comes back unchanged.
+    """
+
+    async def resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
+        ...

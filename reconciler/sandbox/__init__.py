@@ -82,8 +82,9 @@ class Sandbox:
     zoho_credentials: tuple[str, str, str] = (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REFRESH_TOKEN)
 
     def __init__(self, directory: Path, *, students: int = 150, seed: int = 7, max_input_vars: int = 5000,
-                 blocked_example: bool = False) -> None:
+                 blocked_example: bool = False, unmatched_users: bool = False) -> None:
         self.directory = Path(directory)
+        self.unmatched_users = unmatched_users
         self.students = students
         self.seed = seed
         self.blocked_example = blocked_example
@@ -94,7 +95,8 @@ class Sandbox:
     @classmethod
     def from_config(cls, config: "Config") -> "Sandbox":
         return cls(config.sandbox_dir, students=config.sandbox.students, seed=config.sandbox.seed,
-                   max_input_vars=config.moodle.max_input_vars, blocked_example=config.sandbox.blocked_example)
+                   max_input_vars=config.moodle.max_input_vars, blocked_example=config.sandbox.blocked_example,
+                   unmatched_users=config.sandbox.unmatched_users)
 
     @property
     def moodle_token(self) -> str:
@@ -127,8 +129,10 @@ class Sandbox:
             for name in (ZOHO_DB, MOODLE_DB, MARKER):
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
-            install(self.directory, generate(self.students, self.seed, blocked_example=self.blocked_example))
-            marker = {"students": self.students, "seed": self.seed, "blocked_example": self.blocked_example}
+            install(self.directory, generate(self.students, self.seed, blocked_example=self.blocked_example),
+                    unmatched_users=self.unmatched_users)
+            marker = {"students": self.students, "seed": self.seed, "blocked_example": self.blocked_example,
+                      "unmatched_users": self.unmatched_users}
             (self.directory / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
 
     def destroy(self) -> None:

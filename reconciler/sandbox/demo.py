@@ -38,6 +38,7 @@ from typing import Any
 
 from ..mapping import moodle_row, record_from_zoho, subform_records
 from ..specs import Spec, load_specs
+from .demo_users import install_users
 from .zoho.metadata import AUTONUMBER_PREFIX, load_metadata
 from .zoho.store import ORG_ZONE, ZohoStore, format_id, zoho_time
 
@@ -713,11 +714,12 @@ def generate(students: int = 150, seed: int = 7, *, blocked_example: bool = Fals
 
 # ------------------------------------------------------------------ install
 
-def install(sandbox_dir: Path, school: DemoSchool, *, specs: dict[str, Spec] | None = None) -> None:
+def install(sandbox_dir: Path, school: DemoSchool, *, specs: dict[str, Spec] | None = None,
+            unmatched_users: bool = False) -> None:
     """Write ``school`` into a fresh sandbox: the Zoho store, then the Moodle database."""
     sandbox_dir.mkdir(parents=True, exist_ok=True)
     _install_zoho(sandbox_dir / ZOHO_DB, school)
-    _install_moodle(sandbox_dir / MOODLE_DB, school, load_specs() if specs is None else specs)
+    _install_moodle(sandbox_dir / MOODLE_DB, school, load_specs() if specs is None else specs, unmatched_users)
 
 
 def _install_zoho(path: Path, school: DemoSchool) -> None:
@@ -745,7 +747,7 @@ def _set_autonumber_counters(store: ZohoStore, school: DemoSchool) -> None:
                 store.set_setting(f"counter:autonumber:{module}:{api_name}", str(max(numbers)))
 
 
-def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec]) -> None:
+def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec], unmatched_users: bool = False) -> None:
     from .moodle.db import open_db, schema_for, seed_core
 
     conn = open_db(path)
@@ -762,6 +764,7 @@ def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec]) -> N
             _insert_mirror(conn, schema.tables[spec.moodle_table], spec, school, users)
         if "course" in specs:
             _install_courses(conn, school, specs["course"])
+        install_users(conn, school.records, specs, school.seed, int(BASE_TS), unmatched=unmatched_users)  # demo_users.py
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -20,6 +20,7 @@ state_dir = "state"
 students = {students}
 seed = 11
 blocked_example = {blocked}
+unmatched_users = {unmatched}
 [safety]
 max_delete_fraction = 0.5
 """
@@ -41,9 +42,10 @@ class Workspace:
 
 @pytest.fixture
 def make_workspace(tmp_path: Path) -> Callable[..., Workspace]:
-    def make(students: int = 40, blocked: bool = False) -> Workspace:
+    def make(students: int = 40, blocked: bool = False, unmatched: bool = False) -> Workspace:
         config = tmp_path / "mzi.toml"
-        config.write_text(CONFIG.format(students=students, blocked=str(blocked).lower()), encoding="utf-8")
+        config.write_text(CONFIG.format(students=students, blocked=str(blocked).lower(),
+                                        unmatched=str(unmatched).lower()), encoding="utf-8")
         runner = CliRunner()
 
         def run(*args: str) -> Result:
