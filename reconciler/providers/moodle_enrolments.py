@@ -48,6 +48,8 @@ ACTIVE, SUSPENDED = "active", "suspended"
 PEOPLE = {"student": ("local_mzi_students", "zoho_student_id"),
           "editingteacher": ("local_mzi_teachers", "zoho_teacher_id")}
 ENROLLMENTS = "local_mzi_enrollments"
+#: an enrollment mirror row gone from Zoho (enrollment.toml's soft delete)
+WITHDRAWN = "Withdrawn"
 #: several teachers in one course: their Zoho ids in ``person``, sorted, joined by this
 PEOPLE_SEPARATOR = ","
 
@@ -130,7 +132,11 @@ class EnrolmentAdapter:
         return records
 
     async def _student_rows(self, keys: Collection[str] | None) -> list[dict[str, Any]]:
-        """One row per enrollment whose student Moodle enrols in its class's course."""
+        """One row per enrollment whose student Moodle enrols in its class's course.
+
+        Zoho may hold two enrollments of one student in one class (one withdrawn, one live):
+        Moodle has one enrolment for both, which belongs to one of them (:func:`_owners`),
+        or the withdrawn one would suspend what the live one enrols, run after run."""
         from .moodle import function_names
 
         mirror = await self._rows(function_names(ENROLLMENTS)["get"], keys)
@@ -141,7 +147,7 @@ class EnrolmentAdapter:
         status = {(str(e["courseidnumber"]), int(e["userid"])): str(e["status"])
                   for e in await self.enrolments(courses, "student")}
         rows = []
-        for m in mirror:
+        for m in _owners(mirror):
             student, klass = str(m["zoho_student_id"]), str(m["zoho_class_id"])
             found = status.get((klass, users.get(student, 0)))
             if found is not None:
@@ -204,6 +210,10 @@ class EnrolmentAdapter:
         moving = [c.address.key for c in todo if c.action is not Action.CREATE]
         current = await self.read(spec, moving) if moving else {}
         planned = {id(c): self._calls(role, c, current.get(c.address.key)) for c in todo}
+        if role == "student" and any(a != "enrol" for calls in planned.values() for _, _, a in calls):
+            kept = await self._still_enrolled({c.address.key for c in todo if c.action is Action.DELETE})
+            planned = {i: [(k, p, a) for k, p, a in calls if a == "enrol" or (k, p) not in kept]
+                       for i, calls in planned.items()}
         users = await self.moodle_users(role, {p for calls in planned.values() for _, p, _ in calls})
         wires: list[list[dict[str, Any]]] = []
         sendable: list[Change] = []
@@ -232,6 +242,15 @@ class EnrolmentAdapter:
                                  on_results=on_results)
         done |= {id(c): r for c, r in zip(sendable, sent)}
         return [done[id(c)] for c in changes]
+
+    async def _still_enrolled(self, leaving: set[str]) -> set[tuple[str, str]]:
+        """(class, student) pairs another live enrollment still holds: withdrawing one of two
+        enrollments of a student in a class leaves the course enrolment to the other."""
+        from .moodle import function_names
+
+        rows = await self._rows(function_names(ENROLLMENTS)["get"], None)
+        return {(str(r["zoho_class_id"]), str(r["zoho_student_id"])) for r in rows
+                if r.get("status") != WITHDRAWN and str(r["zoho_enrollment_id"]) not in leaving}
 
     @staticmethod
     def _wire(role: str, calls: list[tuple[str, str, str]], users: dict[str, int]) -> tuple[list[dict[str, Any]], str]:
@@ -263,3 +282,12 @@ class EnrolmentAdapter:
                 changed = [str(a["status"]) for a in mine if a and a.get("status") != "unchanged"]
                 results.append(Result(change.address, change.action, True, changed[-1] if changed else "unchanged"))
         return results
+
+
+def _owners(mirror: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The one enrollment row per (class, student) that Moodle's one enrolment belongs to:
+    a live row before a withdrawn one, then the lowest id (the same every run)."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in sorted(mirror, key=lambda r: (r.get("status") == WITHDRAWN, str(r["zoho_enrollment_id"]))):
+        best.setdefault((str(row["zoho_class_id"]), str(row["zoho_student_id"])), row)
+    return list(best.values())
