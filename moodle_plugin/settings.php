@@ -36,12 +36,6 @@ if ($hassiteconfig) {
         $settings->add(new admin_setting_configselect('local_mzi/defaultcategory',
             new lang_string('defaultcategory', 'local_mzi'), new lang_string('defaultcategory_desc', 'local_mzi'),
             0, [0 => new lang_string('defaultcategory_moodle', 'local_mzi')] + core_course_category::make_categories_list()));
-        $settings->add(new admin_setting_configselect('local_mzi/withdrawnaction',
-            new lang_string('withdrawnaction', 'local_mzi'), new lang_string('withdrawnaction_desc', 'local_mzi'),
-            'unenrol', [
-                'unenrol' => new lang_string('withdrawnaction_unenrol', 'local_mzi'),
-                'suspend' => new lang_string('withdrawnaction_suspend', 'local_mzi'),
-            ]));
         $settings->add(new admin_setting_configcheckbox('local_mzi/hidecancelledcourses',
             new lang_string('hidecancelledcourses', 'local_mzi'), new lang_string('hidecancelledcourses_desc', 'local_mzi'), 1));
         $settings->add(new admin_setting_configtext('local_mzi/outboxmaxattempts',

@@ -24,7 +24,7 @@ from .model import Action, Address, Result
 from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
 from .report import report_to_moodle
-from .specs import Spec, load_specs
+from .specs import DeletePolicy, Spec, load_specs
 from .state import FAILED, INTERRUPTED, OK, StateStore
 
 if TYPE_CHECKING:
@@ -98,19 +98,31 @@ def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None"
         moodle = MoodleProvider(sandbox.moodle_url, sandbox.moodle_token, ms.policy(),
                                 transport=sandbox.moodle_transport(), max_input_vars=ms.max_input_vars,
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
-                                create_users=ms.create_users, new_user_auth=ms.new_user_auth)
+                                create_users=ms.create_users, new_user_auth=ms.new_user_auth,
+                                withdrawn_enrolment=ms.withdrawn_enrolment)
     else:
         moodle = MoodleProvider(ms.url, ms.token(), ms.policy(), max_input_vars=ms.max_input_vars,
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
-                                create_users=ms.create_users, new_user_auth=ms.new_user_auth)
+                                create_users=ms.create_users, new_user_auth=ms.new_user_auth,
+                                withdrawn_enrolment=ms.withdrawn_enrolment)
     zoho = ZohoProvider(client, watermarks=state, full_refresh_after=timedelta(hours=zs.full_refresh_after_hours))
     return {"zoho": zoho, "moodle": moodle}
+
+
+def withdrawal_policy(specs: dict[str, Spec], withdrawn_enrolment: str) -> dict[str, Spec]:
+    """Enrolment kinds delete as the operator chose: suspend (the specs' soft delete:
+    ``status = "suspended"``, so a suspended one is already withdrawn) or unenrol (a hard
+    delete: the enrolment goes)."""
+    if withdrawn_enrolment != "unenrol":
+        return specs
+    return {kind: spec.model_copy(update={"delete": DeletePolicy(policy="hard")})
+            if spec.moodle_resource == "enrolment" else spec for kind, spec in specs.items()}
 
 
 @asynccontextmanager
 async def workspace(config_path: Path | None = None, *, config: Config | None = None) -> AsyncIterator[Workspace]:
     config = config or load_config(config_path)
-    specs = load_specs(config.specs_dir)
+    specs = withdrawal_policy(load_specs(config.specs_dir), config.moodle.withdrawn_enrolment)
     uses_sandbox = "sandbox" in (config.zoho.backend, config.moodle.backend)
     sandbox = open_sandbox(config) if uses_sandbox else None
     state = StateStore(config.state_db)

@@ -98,6 +98,9 @@ class MoodleSettings(HttpSettings):
     create_users: bool = Field(False, description="a student or teacher no Moodle user matches gets one "
                                                   "(a planned create) instead of being blocked")
     new_user_auth: str = Field("manual", description="auth method of the users create_users makes")
+    withdrawn_enrolment: Literal["suspend", "unenrol"] = Field(
+        "suspend", description="what the course enrolment of an enrollment gone from Zoho (or of a teacher taken "
+                               "off a class) becomes: suspend keeps the grades, unenrol removes it")
 
     @field_validator("new_user_auth")
     @classmethod

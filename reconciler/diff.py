@@ -75,7 +75,7 @@ def missing_dependencies(spec: Spec, record: Record, known: Known) -> tuple[Addr
     return tuple(missing)
 
 
-def _blocked_reason(missing: tuple[Address, ...], retired: Mapping[str, set[str]]) -> str:
+def blocked_reason(missing: tuple[Address, ...], retired: Mapping[str, set[str]]) -> str:
     gone = [a for a in missing if a.key in retired.get(a.kind, set())]
     absent = [a for a in missing if a not in gone]
     parts = []
@@ -118,7 +118,7 @@ def _create(spec: Spec, desired: Record, known: Known, retired: Mapping[str, set
     missing = missing_dependencies(spec, desired, known)
     if missing:
         return Change(Action.BLOCKED, desired.address, desired.label,
-                      reason=_blocked_reason(missing, retired), blocked_by=missing)
+                      reason=blocked_reason(missing, retired), blocked_by=missing)
     after = _managed(spec, desired.fields)
     deltas = tuple(_delta(spec, n, None, v) for n, v in after.items() if v is not None)
     return Change(Action.CREATE, desired.address, desired.label, after=after, deltas=deltas,
@@ -155,7 +155,7 @@ def _update(spec: Spec, desired: Record, actual: Record, known: Known, retired: 
     mine, theirs = compared_fingerprint(spec, desired), compared_fingerprint(spec, actual)
     missing = missing_dependencies(spec, desired, known)
     if missing:
-        return Change(Action.BLOCKED, desired.address, desired.label, reason=_blocked_reason(missing, retired),
+        return Change(Action.BLOCKED, desired.address, desired.label, reason=blocked_reason(missing, retired),
                       blocked_by=missing, desired_fingerprint=mine, actual_fingerprint=theirs)
     riders = [n for n in spec.managed_fields if not spec.fields[n].compare]
     after = {d.name: d.new for d in deltas} | {n: desired.fields.get(n) for n in riders}
@@ -176,10 +176,21 @@ def _delete(spec: Spec, actual: Record) -> Change | None:
         after = {policy.field: policy.value}
         delta = _delta(spec, policy.field, actual.fields.get(policy.field), policy.value)
         return Change(Action.DELETE, actual.address, actual.label, after=after, deltas=(delta,),
-                      reason=f"gone from the source; soft delete: {policy.field} = {policy.value!r}",
+                      reason=_enrolment_withdrawal(spec, "suspend")
+                      or f"gone from the source; soft delete: {policy.field} = {policy.value!r}",
                       actual_fingerprint=compared_fingerprint(spec, actual))
-    return Change(Action.DELETE, actual.address, actual.label, reason="gone from the source; row removed",
+    return Change(Action.DELETE, actual.address, actual.label,
+                  reason=_enrolment_withdrawal(spec, "unenrol") or "gone from the source; row removed",
                   actual_fingerprint=compared_fingerprint(spec, actual))
+
+
+def _enrolment_withdrawal(spec: Spec, action: str) -> str:
+    """What a delete does to a course enrolment, in the plan line: the operator chose it
+    (``[moodle] withdrawn_enrolment``), and suspend keeps the grades where unenrol does not."""
+    if spec.moodle_resource != "enrolment":
+        return ""
+    kept = "; grades stay" if action == "suspend" else ""
+    return f"gone from the source; {action} the enrolment ([moodle] withdrawn_enrolment = {action!r}{kept})"
 
 
 def is_retired(spec: Spec, record: Record) -> bool:

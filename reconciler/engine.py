@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .batches import Gate, ResultSink, not_attempted
-from .diff import Known, compared_fingerprint, dependency_value, diff_kind, is_retired
+from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
@@ -267,6 +267,7 @@ class Engine:
         if targets:
             self._check_targets_exist(targets, snapshots)
         known, retired = await self._known(scope, snapshots)
+        held = {r.address: r.blocked for snap in snapshots.values() for r in snap.desired.values() if r.blocked}
         by_kind: dict[str, list[Change]] = {}
         warnings: list[str] = []
         for kind, snap in snapshots.items():
@@ -275,6 +276,7 @@ class Engine:
             if not targets:
                 changes = await self._confirm_deletes(spec, changes, snap, known, retired)
             changes = _hold_rows_of_unread_parents(spec, changes, snap.desired)
+            changes = _name_held_parents(changes, held, retired)
             if not targets:
                 full = scope[kind] is None
                 warnings += await self._mass_delete_warnings(spec, changes, snap, full)
@@ -406,6 +408,24 @@ def _hold_rows_of_unread_parents(spec: Spec, changes: list[Change], desired: Map
                           "cannot be read, which may be this one")
             if c.action is Action.DELETE and spec.parent_of(c.address.key) in unread else c
             for c in changes]
+
+
+def _name_held_parents(changes: list[Change], held: Mapping[Address, str],
+                       retired: Mapping[str, set[str]]) -> list[Change]:
+    """A change blocked by a parent that is itself blocked says why the parent is: "student_user.1
+    exists in neither Zoho nor Moodle" would be false of a student Zoho has but no Moodle user matches."""
+    if not held:
+        return changes
+    named = []
+    for change in changes:
+        waiting = [a for a in change.blocked_by if a in held]
+        if change.action is not Action.BLOCKED or not waiting:
+            named.append(change)
+            continue
+        rest = tuple(a for a in change.blocked_by if a not in held)
+        parts = [f"{a} is blocked: {held[a]}" for a in waiting] + ([blocked_reason(rest, retired)] if rest else [])
+        named.append(replace(change, reason="; ".join(parts)))
+    return named
 
 
 def _groups(plan: Plan) -> list[tuple[str, list[Change]]]:

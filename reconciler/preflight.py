@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import MziError, PreflightError
 from .providers.moodle_courses import COURSE_FIELDS, COURSE_KEY
+from .providers.moodle_enrolments import ENROLMENT_FIELDS, spec_role
 from .providers.moodle_users import LINK, USER_LINK_FIELDS
 from .providers.zoho_client import ZohoError
 from .schema.xmldb import SchemaError, load_schema
@@ -44,7 +45,8 @@ ZohoFields = dict[str, dict[str, Any]]
 #: Moodle table → its column names
 Tables = Mapping[str, Collection[str]]
 #: the fields of each Moodle resource kind, as its adapter reads and writes them
-RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS, "user_link": USER_LINK_FIELDS}
+RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS, "user_link": USER_LINK_FIELDS,
+                                              "enrolment": ENROLMENT_FIELDS}
 
 _TEXTUAL = frozenset({"text", "textarea", "email", "phone", "website", "autonumber", "picklist", "formula"})
 _NUMERIC = frozenset({"integer", "bigint", "double", "decimal", "currency"})
@@ -340,6 +342,11 @@ def _resource_check(spec: Spec, tables: Tables, source: str) -> Check:
         missing = [c for c in (spec.key.moodle, LINK) if c not in tables[table]]
         if missing:
             return Check(name, False, f"{where(spec)}: {table} {source} has no column {', '.join(map(str, missing))}")
+    elif spec.moodle_resource == "enrolment":
+        try:
+            spec_role(spec)
+        except MziError as exc:
+            return Check(name, False, f"{where(spec)}: {exc}")
     elif spec.key.moodle != COURSE_KEY:
         return Check(name, False, f"{where(spec)}: a {spec.moodle_resource} is keyed by {COURSE_KEY}, not {spec.key.moodle}")
     if unknown:

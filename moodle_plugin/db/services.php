@@ -308,6 +308,14 @@ $functions = [
         'capabilities' => 'local/mzi:manage',
         'ajax' => false,
     ],
+    'local_mzi_get_enrolments' => [
+        'classname' => 'local_mzi\\external\\get_enrolments',
+        'methodname' => 'execute',
+        'description' => 'Page through the manual enrolments in courses that have an idnumber, with status and roles.',
+        'type' => 'read',
+        'capabilities' => 'local/mzi:manage',
+        'ajax' => false,
+    ],
     'local_mzi_set_enrolments' => [
         'classname' => 'local_mzi\\external\\set_enrolments',
         'methodname' => 'execute',
@@ -405,6 +413,7 @@ $services = [
             'local_mzi_get_requests',
             'local_mzi_ensure_courses',
             'local_mzi_get_courses',
+            'local_mzi_get_enrolments',
             'local_mzi_set_enrolments',
             'local_mzi_resolve_users',
             'local_mzi_get_events',

@@ -62,6 +62,13 @@ function xmldb_local_mzi_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2026120100, 'local', 'mzi');
     }
 
+    if ($oldversion < 2026120200) {
+        // A withdrawn enrollment's course enrolment is now mzi's (its enrolment kind, suspended or
+        // unenrolled per mzi.toml's [moodle] withdrawn_enrolment): the plugin's setting is gone.
+        unset_config('withdrawnaction', 'local_mzi');
+        upgrade_plugin_savepoint(true, 2026120200, 'local', 'mzi');
+    }
+
     unset($dbman);
     return true;
 }

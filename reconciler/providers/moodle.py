@@ -30,6 +30,7 @@ from ..mapping import MappingError, moodle_row, record_from_moodle
 from ..model import Action, Change, Record, Result
 from ..specs import Spec
 from .moodle_courses import CourseAdapter
+from .moodle_enrolments import EnrolmentAdapter
 from .moodle_users import UserLinkAdapter
 
 ENDPOINT = "/webservice/rest/server.php"
@@ -168,6 +169,7 @@ class MoodleProvider:
         course_category_id: int = 0,
         create_users: bool = False,
         new_user_auth: str = "manual",
+        withdrawn_enrolment: str = "suspend",
     ) -> None:
         if max_input_vars <= REQUEST_OVERHEAD + 1:
             raise ValueError(f"max_input_vars {max_input_vars} leaves no room for records")
@@ -177,6 +179,7 @@ class MoodleProvider:
         self.client = RetryingClient("Moodle", url.rstrip("/"), policy, transport=transport, sleep=sleep)
         self.courses = CourseAdapter(self, ZoneInfo(timezone), course_category_id)
         self.users = UserLinkAdapter(self, create_users, new_user_auth)
+        self.enrolments = EnrolmentAdapter(self, withdrawn_enrolment)
 
     @property
     def budget(self) -> int:
@@ -246,12 +249,14 @@ class MoodleProvider:
         Keys travel as the address keys: a composite key's parts joined with ``:``
         (``5847596000000101234:2``), which the plugin splits from the right.
 
-        A resource kind (``course``, ``user_link``) is read by its adapter, always in full or by key.
+        A resource kind (``course``, ``user_link``, ``enrolment``) is read by its adapter, always in full or by key.
         """
         if spec.moodle_resource == "course":
             return await self.courses.read(spec, keys)
         if spec.moodle_resource == "user_link":
             return await self.users.read(spec, keys)
+        if spec.moodle_resource == "enrolment":
+            return await self.enrolments.read(spec, keys)
         fn = function_names(spec.moodle_table)["get"]
         base: dict[str, Any] = {"limit": self.page_size}
         if since is not None:
@@ -291,12 +296,14 @@ class MoodleProvider:
 
         Each batch's Results go to ``on_results`` as it is answered (see
         :func:`~reconciler.batches.run_batches` for what a failed or unstarted batch gives).
-        A resource kind (``course``, ``user_link``) is written by its adapter.
+        A resource kind (``course``, ``user_link``, ``enrolment``) is written by its adapter.
         """
         if spec.moodle_resource == "course":
             return await self.courses.apply(spec, changes, on_results=on_results, gate=gate)
         if spec.moodle_resource == "user_link":
             return await self.users.apply(spec, changes, on_results=on_results, gate=gate)
+        if spec.moodle_resource == "enrolment":
+            return await self.enrolments.apply(spec, changes, on_results=on_results, gate=gate)
         names = function_names(spec.moodle_table)
         writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
         deletes = [c for c in changes if c.action is Action.DELETE]
@@ -316,9 +323,12 @@ class MoodleProvider:
         return [by_change[id(c)] for c in changes]
 
     async def resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
-        """The engine's Resolver hook: user links learn their Moodle user; other kinds pass."""
+        """The engine's Resolver hook: user links learn their Moodle user; enrolments drop the
+        records that want nobody enrolled; other kinds pass."""
         if spec.moodle_resource == "user_link":
             return await self.users.resolve(spec, desired)
+        if spec.moodle_resource == "enrolment":
+            return await self.enrolments.resolve(spec, desired)
         return desired
 
     # -------------------------------------------------------------- the engine's extras

@@ -228,3 +228,17 @@ def test_get_courses_checks_context_and_capability_and_binds_every_value() -> No
     pasted = [s for s in sql if re.search(r"\{\$params|\$params\[", s)]
     assert not pasted, f"values pasted into SQL: {pasted}"
     assert "local_mzi_get_courses" in service_functions(), "the 'mzi' service does not list local_mzi_get_courses"
+
+
+def test_get_enrolments_checks_context_and_capability_and_binds_every_value() -> None:
+    """Who is enrolled where is served only to a manager, and its SQL takes values through
+    placeholders, never by pasting them in."""
+    fn = php_functions().get("local_mzi_get_enrolments")
+    assert fn is not None, "db/services.php does not declare local_mzi_get_enrolments"
+    text = _read(fn.path, "the external class of local_mzi_get_enrolments")
+    body = method_body(text, "execute") or ""
+    assert "validate_context(" in body and "require_capability('local/mzi:manage'" in body, body[:400]
+    sql = re.findall(r'"((?:SELECT|\s*FROM|\s*JOIN|\s*WHERE|ue\.id)[^"]*)"', text)
+    pasted = [s for s in sql if re.search(r"\{\$params|\$params\[|\$row|\$ra", s)]
+    assert not pasted, f"values pasted into SQL: {pasted}"
+    assert "local_mzi_get_enrolments" in service_functions(), "the 'mzi' service does not list local_mzi_get_enrolments"

@@ -33,13 +33,4 @@ class delete_enrollments extends mirror_delete {
 
     /** @var string Value set on delete. */
     protected const DELETE_VALUE = 'Withdrawn';
-
-    /**
-     * A withdrawn enrollment unenrols or suspends the student (plugin setting withdrawnaction).
-     *
-     * @param \stdClass $row the enrollment row before the delete
-     */
-    protected static function after_delete(\stdClass $row): void {
-        \local_mzi\local\courses::withdraw_enrollment($row);
-    }
 }

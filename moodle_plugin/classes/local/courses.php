@@ -250,24 +250,4 @@ class courses {
             course_change_visibility((int)$row->moodle_class_id, false);
         }
     }
-
-    /**
-     * Unenrol or suspend (setting withdrawnaction) the student of a withdrawn enrollment.
-     *
-     * @param \stdClass $row local_mzi_enrollments row
-     */
-    public static function withdraw_enrollment(\stdClass $row): void {
-        global $DB;
-        $userid = (int)$DB->get_field('local_mzi_students', 'moodle_user_id', ['zoho_student_id' => $row->zoho_student_id]);
-        $courseid = (int)$DB->get_field('local_mzi_classes', 'moodle_class_id', ['zoho_class_id' => $row->zoho_class_id]);
-        if (!$userid || !$courseid) {
-            return;
-        }
-        $course = $DB->get_record('course', ['id' => $courseid]);
-        if (!$course) {
-            return;
-        }
-        $action = get_config('local_mzi', 'withdrawnaction') === 'suspend' ? 'suspend' : 'unenrol';
-        self::change_enrolment($course, $userid, 'student', $action);
-    }
 }

@@ -226,7 +226,3 @@ $string['totalfees'] = 'إجمالي الرسوم';
 $string['unit'] = 'الوحدة';
 $string['updates'] = 'تحديث';
 $string['windowenabled'] = 'الفترة مفعّلة';
-$string['withdrawnaction'] = 'عند الانسحاب';
-$string['withdrawnaction_desc'] = 'ما يحدث لتسجيل الطالب في المقرر عند سحب تسجيله.';
-$string['withdrawnaction_suspend'] = 'تعليق';
-$string['withdrawnaction_unenrol'] = 'إلغاء التسجيل';

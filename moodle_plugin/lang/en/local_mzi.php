@@ -226,7 +226,3 @@ $string['totalfees'] = 'Total fees';
 $string['unit'] = 'Unit';
 $string['updates'] = 'Updates';
 $string['windowenabled'] = 'Window in force';
-$string['withdrawnaction'] = 'On withdrawal';
-$string['withdrawnaction_desc'] = 'What happens to the course enrolment of a student whose enrollment is withdrawn.';
-$string['withdrawnaction_suspend'] = 'Suspend';
-$string['withdrawnaction_unenrol'] = 'Unenrol';

@@ -242,6 +242,45 @@ def get_courses(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             "nextafterid": int(page[-1]["id"]) if page else args["afterid"], "hasmore": len(rows) > limit}
 
 
+# ------------------------------------------------------------------ local_mzi_get_enrolments
+
+#: what local_mzi_get_enrolments returns per user enrolment (mzi's enrolment resources read it)
+GET_ENROLMENT_KEYS = ("id", "courseidnumber", "userid", "status", "roles")
+ENROL_STATUS = {0: "active", 1: "suspended"}
+
+
+def get_enrolments(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Manual enrolments in courses with an idnumber, by user enrolment id after ``afterid``;
+    each with its status and the roles its user holds in the course (only ``idnumbers`` when given)."""
+    limit = args["limit"]
+    if not 1 <= limit <= MAX_COURSE_PAGE:
+        raise InvalidParameter(f"limit => Invalid parameter value detected: limit must be between 1 and "
+                               f"{MAX_COURSE_PAGE}, got {limit}")
+    where = ["ue.id > ?", "e.enrol = 'manual'", "c.id <> ?", "c.idnumber <> ''"]
+    values: list[Any] = [args["afterid"], SITE_COURSE_ID]
+    wanted = [i for i in args["idnumbers"] if i != ""]
+    if args["idnumbers"]:
+        if not wanted:
+            return {"enrolments": [], "nextafterid": args["afterid"], "hasmore": False}
+        where.append(f"c.idnumber IN ({', '.join('?' * len(wanted))})")
+        values += wanted
+    rows = ctx.conn.execute(
+        "SELECT ue.id, c.id AS courseid, c.idnumber AS courseidnumber, ue.userid, ue.status FROM mdl_user_enrolments ue "
+        "JOIN mdl_enrol e ON e.id = ue.enrolid JOIN mdl_course c ON c.id = e.courseid "
+        f"WHERE {' AND '.join(where)} ORDER BY ue.id LIMIT ?", values + [limit + 1]).fetchall()
+    page = rows[:limit]
+    enrolments = []
+    for row in page:
+        roles = [r[0] for r in ctx.conn.execute(
+            "SELECT r.shortname FROM mdl_role_assignments ra JOIN mdl_role r ON r.id = ra.roleid "
+            "JOIN mdl_context cx ON cx.id = ra.contextid AND cx.contextlevel = ? AND cx.instanceid = ? "
+            "WHERE ra.userid = ? ORDER BY r.shortname", (CONTEXT_COURSE, row["courseid"], row["userid"]))]
+        enrolments.append({"id": int(row["id"]), "courseidnumber": row["courseidnumber"], "userid": int(row["userid"]),
+                           "status": ENROL_STATUS.get(int(row["status"]), "suspended"), "roles": roles})
+    return {"enrolments": enrolments, "nextafterid": int(page[-1]["id"]) if page else args["afterid"],
+            "hasmore": len(rows) > limit}
+
+
 # ------------------------------------------------------------------ core_course_get_categories
 
 CATEGORY_CRITERIA = ("id", "ids", "name")
@@ -308,6 +347,19 @@ def course_functions() -> list[WsFunction]:
                     "nextafterid": Value(PARAM_INT, "afterid of the next page"),
                     "hasmore": Value(PARAM_BOOL, "more courses after this page")}),
             get_courses, capabilities=(MANAGE,), records_result="courses"),
+        WsFunction(
+            "local_mzi_get_enrolments",
+            Single({"afterid": Value(PARAM_INT, "user enrolments with id > afterid", VALUE_DEFAULT, 0),
+                    "limit": Value(PARAM_INT, "page size 1..5000", VALUE_DEFAULT, 1000),
+                    "idnumbers": Multiple(Value(PARAM_RAW, "course idnumber"), "only these courses; empty = all",
+                                          VALUE_DEFAULT, [])}),
+            Single({"enrolments": Multiple(Single({
+                        "id": Value(PARAM_INT, "user enrolment id"), "courseidnumber": Value(PARAM_RAW, "course idnumber"),
+                        "userid": Value(PARAM_INT, "user id"), "status": Value(PARAM_RAW, "active|suspended"),
+                        "roles": Multiple(Value(PARAM_RAW, "role shortname"))})),
+                    "nextafterid": Value(PARAM_INT, "afterid of the next page"),
+                    "hasmore": Value(PARAM_BOOL, "more enrolments after this page")}),
+            get_enrolments, capabilities=(MANAGE,), records_result="enrolments"),
         WsFunction(
             "core_course_get_categories",
             Single({"criteria": Multiple(Single({"key": Value(PARAM_RAW, "key"), "value": Value(PARAM_RAW, "value")}),

@@ -49,7 +49,6 @@ WS_CAPABILITIES = (
 #: plugin settings (``get_config('local_mzi', …)``) with their defaults
 PLUGIN_DEFAULTS = {
     "defaultcategory": str(DEFAULT_CATEGORY_ID),
-    "withdrawnaction": "unenrol",  # or "suspend"
     "hidecancelledcourses": "1",
     "outboxsecret": SANDBOX_OUTBOX_SECRET,
 }

@@ -25,7 +25,6 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from ...schema.xmldb import Column, Table
-from . import courses
 from .db import plugin_setting
 from .external import (
     PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, VALUE_REQUIRED, InvalidParameter, Multiple, Single,
@@ -468,19 +467,9 @@ def _hide_course(ctx: CallContext, row: sqlite3.Row) -> None:
                          (ctx.now, int(row["moodle_class_id"])))
 
 
-def _withdraw(ctx: CallContext, row: sqlite3.Row) -> None:
-    """A withdrawn enrollment unenrols (or suspends, per setting) the student."""
-    student = ctx.conn.execute("SELECT moodle_user_id FROM mdl_local_mzi_students WHERE zoho_student_id = ?",
-                               (row["zoho_student_id"],)).fetchone()
-    klass = ctx.conn.execute("SELECT moodle_class_id FROM mdl_local_mzi_classes WHERE zoho_class_id = ?",
-                             (row["zoho_class_id"],)).fetchone()
-    if not (student and student[0] and klass and klass[0]):
-        return
-    action = "suspend" if plugin_setting(ctx.conn, "withdrawnaction") == "suspend" else "unenrol"
-    courses.change_enrolment(ctx, int(klass[0]), int(student[0]), "student", action)
-
-
-SIDE_EFFECTS: dict[str, SideEffect] = {"local_mzi_classes": _hide_course, "local_mzi_enrollments": _withdraw}
+#: a withdrawn enrollment's course enrolment is mzi's ``enrolment`` kind (planned, suspended or
+#: unenrolled per [moodle] withdrawn_enrolment), not a side effect of the mirror row
+SIDE_EFFECTS: dict[str, SideEffect] = {"local_mzi_classes": _hide_course}
 
 
 def delete(ctx: CallContext, table: MirrorTable, args: dict[str, Any]) -> dict[str, Any]:
