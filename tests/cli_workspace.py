@@ -6,8 +6,9 @@ named ``conftest`` is the sandbox's, so the shape and helpers live here.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from click.testing import Result
 
@@ -39,3 +40,17 @@ def override_spec(workspace: Workspace, name: str, old: str, new: str) -> None:
     if "specs_dir" not in workspace.config.read_text(encoding="utf-8"):
         workspace.config.write_text('specs_dir = "myspecs"\n' + workspace.config.read_text(encoding="utf-8"),
                                     encoding="utf-8")
+
+
+def moodle_sql(workspace: Workspace, sql: str, *args: Any) -> list[sqlite3.Row]:
+    """Run one statement on the Moodle emulator's database (installing the sandbox first);
+    rows by column name. Writes are committed: tests use it to edit Moodle by hand."""
+    workspace.sandbox.ensure()
+    conn = sqlite3.connect(workspace.sandbox.moodle_db)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = conn.execute(sql, args).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()

@@ -8,7 +8,7 @@ import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from cli_workspace import override_spec
+from cli_workspace import moodle_sql, override_spec
 
 if TYPE_CHECKING:  # conftest is not importable by name when several test folders are collected
     from conftest import Workspace  # type: ignore[import-not-found]
@@ -20,21 +20,12 @@ def _summary(output: str) -> str:
     return lines[-1]
 
 
-def _rows(workspace: Workspace, sql: str, *args: Any) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(workspace.sandbox.moodle_db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def _courses(workspace: Workspace, idnumber: str) -> list[sqlite3.Row]:
-    return _rows(workspace, "SELECT * FROM mdl_course WHERE idnumber = ? ORDER BY id", idnumber)
+    return moodle_sql(workspace, "SELECT * FROM mdl_course WHERE idnumber = ? ORDER BY id", idnumber)
 
 
 def _linked(workspace: Workspace, class_id: str) -> int | None:
-    rows = _rows(workspace, "SELECT moodle_class_id FROM mdl_local_mzi_classes WHERE zoho_class_id = ?", class_id)
+    rows = moodle_sql(workspace, "SELECT moodle_class_id FROM mdl_local_mzi_classes WHERE zoho_class_id = ?", class_id)
     return rows[0]["moodle_class_id"] if rows else None
 
 
@@ -164,11 +155,11 @@ def test_a_class_gone_from_zoho_plans_no_course_change_and_keeps_the_course(work
 def _cost(workspace: Workspace, *kinds: str) -> tuple[list[str], int]:
     """(Zoho paths, local_mzi_get_courses calls) of one plan of ``kinds``."""
     count = "SELECT COUNT(*) AS n FROM mdl_mzi_api_log WHERE wsfunction = 'local_mzi_get_courses'"
-    zoho_before, moodle_before = len(workspace.sandbox.zoho_store().api_log()), _rows(workspace, count)[0]["n"]
+    zoho_before, moodle_before = len(workspace.sandbox.zoho_store().api_log()), moodle_sql(workspace, count)[0]["n"]
     result = workspace.run("plan", *(a for k in kinds for a in ("--kind", k)))
     assert result.exit_code == 0, result.output
     zoho = [r["path"] for r in workspace.sandbox.zoho_store().api_log()[zoho_before:]]
-    return zoho, _rows(workspace, count)[0]["n"] - moodle_before
+    return zoho, moodle_sql(workspace, count)[0]["n"] - moodle_before
 
 
 def test_planning_courses_costs_one_zoho_page_per_200_classes_and_one_moodle_read(workspace: Workspace) -> None:

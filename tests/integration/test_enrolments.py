@@ -6,31 +6,22 @@ Moodle user blocks their enrolments naming why, and the demo settles in one appl
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from cli_workspace import moodle_sql
 
 if TYPE_CHECKING:  # conftest is not importable by name when several test folders are collected
     from conftest import Workspace  # type: ignore[import-not-found]
 
 
-def _sql(workspace: Workspace, sql: str, *args: Any) -> list[sqlite3.Row]:
-    workspace.sandbox.ensure()
-    conn = sqlite3.connect(workspace.sandbox.moodle_db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def _enrolment(workspace: Workspace, idnumber: str, userid: int) -> tuple[str, list[str]] | None:
     """(active|suspended, role shortnames) of a user's manual enrolment in the course, or None."""
-    rows = _sql(workspace, "SELECT ue.status FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid "
+    rows = moodle_sql(workspace, "SELECT ue.status FROM mdl_user_enrolments ue JOIN mdl_enrol e ON e.id = ue.enrolid "
                            "JOIN mdl_course c ON c.id = e.courseid WHERE c.idnumber = ? AND ue.userid = ?", idnumber, userid)
     if not rows:
         return None
-    roles = _sql(workspace, "SELECT r.shortname FROM mdl_role_assignments ra JOIN mdl_role r ON r.id = ra.roleid "
+    roles = moodle_sql(workspace, "SELECT r.shortname FROM mdl_role_assignments ra JOIN mdl_role r ON r.id = ra.roleid "
                             "JOIN mdl_context x ON x.id = ra.contextid JOIN mdl_course c ON c.id = x.instanceid "
                             "AND x.contextlevel = 50 WHERE c.idnumber = ? AND ra.userid = ? ORDER BY r.shortname",
                  idnumber, userid)
@@ -38,7 +29,7 @@ def _enrolment(workspace: Workspace, idnumber: str, userid: int) -> tuple[str, l
 
 
 def _user_of(workspace: Workspace, table: str, column: str, zoho_id: str) -> int:
-    rows = _sql(workspace, f"SELECT moodle_user_id FROM mdl_{table} WHERE {column} = ?", zoho_id)
+    rows = moodle_sql(workspace, f"SELECT moodle_user_id FROM mdl_{table} WHERE {column} = ?", zoho_id)
     assert rows and rows[0]["moodle_user_id"], f"{zoho_id} has no Moodle user linked in {table}"
     return int(rows[0]["moodle_user_id"])
 

@@ -9,20 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli_workspace import moodle_sql
+
 if TYPE_CHECKING:  # conftest is not importable by name when several test folders are collected
     from conftest import Workspace  # type: ignore[import-not-found]
-
-
-def _sql(workspace: Workspace, sql: str, *args: Any) -> list[sqlite3.Row]:
-    workspace.sandbox.ensure()
-    conn = sqlite3.connect(workspace.sandbox.moodle_db)
-    conn.row_factory = sqlite3.Row
-    try:
-        rows = conn.execute(sql, args).fetchall()
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
 
 
 def _plan(workspace: Workspace) -> list[dict[str, Any]]:
@@ -32,12 +22,12 @@ def _plan(workspace: Workspace) -> list[dict[str, Any]]:
 
 
 def _link(workspace: Workspace, table: str, key: str, zoho_id: str) -> int | None:
-    rows = _sql(workspace, f"SELECT moodle_user_id FROM mdl_{table} WHERE {key} = ?", zoho_id)
+    rows = moodle_sql(workspace, f"SELECT moodle_user_id FROM mdl_{table} WHERE {key} = ?", zoho_id)
     return rows[0]["moodle_user_id"] if rows else None
 
 
 def _user(workspace: Workspace, email: str) -> list[sqlite3.Row]:
-    return _sql(workspace, "SELECT * FROM mdl_user WHERE lower(email) = lower(?) AND deleted = 0", email)
+    return moodle_sql(workspace, "SELECT * FROM mdl_user WHERE lower(email) = lower(?) AND deleted = 0", email)
 
 
 def _students(workspace: Workspace) -> list[dict[str, Any]]:
@@ -76,15 +66,15 @@ def test_a_student_without_a_moodle_user_is_blocked_naming_the_email_and_the_sha
 def test_links_are_made_case_insensitively_and_the_replan_after_apply_shows_only_the_blocked(
         make_workspace: Callable[..., Workspace]) -> None:
     workspace = make_workspace(unmatched=True)
-    shouted = _sql(workspace, "SELECT email FROM mdl_user u WHERE email <> lower(email) AND username NOT LIKE 'dup.%' "
+    shouted = moodle_sql(workspace, "SELECT email FROM mdl_user u WHERE email <> lower(email) AND username NOT LIKE 'dup.%' "
                               "AND (SELECT COUNT(*) FROM mdl_user o WHERE lower(o.email) = lower(u.email)) = 1")
     assert shouted, "the demo has addresses spelt in another case"
     applied = workspace.run("apply", "--auto-approve", "--no-color")
     assert applied.exit_code == 0 and "0 failed" in applied.output, applied.output
     for row in shouted:
         user = _user(workspace, row["email"])[0]
-        linked = _sql(workspace, "SELECT COUNT(*) AS n FROM mdl_local_mzi_students WHERE moodle_user_id = ?", user["id"])
-        linked_t = _sql(workspace, "SELECT COUNT(*) AS n FROM mdl_local_mzi_teachers WHERE moodle_user_id = ?", user["id"])
+        linked = moodle_sql(workspace, "SELECT COUNT(*) AS n FROM mdl_local_mzi_students WHERE moodle_user_id = ?", user["id"])
+        linked_t = moodle_sql(workspace, "SELECT COUNT(*) AS n FROM mdl_local_mzi_teachers WHERE moodle_user_id = ?", user["id"])
         assert linked[0]["n"] + linked_t[0]["n"] == 1, f"{row['email']} is not linked"
     after = workspace.run("plan", "--no-color", "--detailed-exitcode")
     assert after.exit_code == 2, "a blocked link is pending work for the drift check (exit 2), as any blocked record"
@@ -125,9 +115,9 @@ def test_with_create_users_a_missing_user_is_created_with_the_configured_auth_an
 def test_an_existing_user_is_adopted_not_duplicated_even_with_create_users(
         make_workspace: Callable[..., Workspace]) -> None:
     workspace = _with(make_workspace, "\n[moodle]\ncreate_users = true\n")
-    users_before = _sql(workspace, "SELECT COUNT(*) AS n FROM mdl_user")[0]["n"]
+    users_before = moodle_sql(workspace, "SELECT COUNT(*) AS n FROM mdl_user")[0]["n"]
     assert workspace.run("apply", "--auto-approve").exit_code == 0
-    assert _sql(workspace, "SELECT COUNT(*) AS n FROM mdl_user")[0]["n"] == users_before
+    assert moodle_sql(workspace, "SELECT COUNT(*) AS n FROM mdl_user")[0]["n"] == users_before
     student = _students(workspace)[0]
     assert _link(workspace, "local_mzi_students", "zoho_student_id", str(student["id"])) == \
         _user(workspace, student["Academic_Email"])[0]["id"]
@@ -161,7 +151,7 @@ def test_an_academic_email_changed_to_another_users_relinks_and_a_deleted_user_b
     assert workspace.run("apply", "--auto-approve").exit_code == 0
     assert _link(workspace, "local_mzi_students", "zoho_student_id", str(first["id"])) == other
     # the second student's user is deleted in Moodle: its link is blocked, naming the address
-    _sql(workspace, "UPDATE mdl_user SET deleted = 1 WHERE id = ?", other)
+    moodle_sql(workspace, "UPDATE mdl_user SET deleted = 1 WHERE id = ?", other)
     blocked = {c["address"]: c["reason"] for c in _plan(workspace) if c["action"] == "blocked"}
     assert f"no Moodle user has the academic email {second['Academic_Email'].lower()}" in \
         blocked.get(f"student_user.{second['id']}", ""), blocked
