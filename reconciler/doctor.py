@@ -12,7 +12,8 @@ The spec field and column checks are the preflight's (``preflight.py``), which `
 and `apply` run before reading a record; doctor adds credentials, upsert-key uniqueness
 and the plugin's own report, asks Zoho afresh (refreshing the preflight's metadata
 cache), and reports every check instead of stopping. Columns are checked against the
-site's tables as ``local_mzi_get_info`` reports them (install.xml when Moodle does not).
+site's tables as ``local_mzi_get_info`` reports them (install.xml when Moodle does not),
+and the roles the enrolment specs give against the course roles it reports.
 
 A :class:`Check` is one finding. ``severity`` says whether a failure blocks (``error``:
 the CLI exits 1) or is advice (``warning``, also used for checks skipped because a check
@@ -36,6 +37,8 @@ from .preflight import (
     ZohoFields,
     column_checks,
     fetch_metadata,
+    role_checks,
+    site_roles,
     site_tables,
     spec_field_checks,
     zoho_specs,
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 # the field and column checks live in preflight.py (plan and apply run them too); re-exported here
 __all__ = ["COMPATIBLE", "TRANSFORM_TYPES", "Check", "Severity", "column_checks", "course_category_checks",
            "fetch_metadata", "max_input_vars_check",
-           "moodle_checks", "plugin_checks", "run_checks", "spec_field_checks", "unique_checks", "upsert_keys",
+           "moodle_checks", "plugin_checks", "role_checks", "run_checks", "spec_field_checks", "unique_checks", "upsert_keys",
            "zoho_checks"]
 
 #: the plugin whose functions mzi calls
@@ -68,14 +71,18 @@ async def run_checks(ws: "Workspace") -> list[Check]:
     moodle_provider: Any = ws.providers["moodle"]
     zoho, moodle = await asyncio.gather(zoho_checks(ws), moodle_checks(moodle_provider, ws.config.moodle.max_input_vars))
     category = await course_category_checks(moodle_provider, ws.specs.values(), ws.config.moodle.course_category_id)
-    return [*zoho, *moodle, *category, *column_checks(ws.specs.values(), await _site_tables(moodle_provider))]
+    info = await _plugin_info(moodle_provider)
+    columns = column_checks(ws.specs.values(), site_tables(info) if info is not None else None)
+    # no roles to check against when Moodle did not answer: the plugin check reports that
+    roles = role_checks(ws.specs.values(), site_roles(info)) if info is not None else []
+    return [*zoho, *moodle, *category, *columns, *roles]
 
 
-async def _site_tables(moodle: _MoodleSide) -> dict[str, frozenset[str]] | None:
-    """The site's tables from ``get_info`` (asked already, so cached); ``None`` — check
-    against install.xml — when Moodle did not answer (reported by the plugin check)."""
+async def _plugin_info(moodle: _MoodleSide) -> dict[str, Any] | None:
+    """``get_info`` (asked already, so cached); ``None`` when Moodle did not answer (reported
+    by the plugin check): columns are then checked against install.xml, roles not at all."""
     try:
-        return site_tables(await moodle.get_info())
+        return await moodle.get_info()
     except MziError:
         return None
 

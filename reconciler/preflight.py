@@ -14,6 +14,9 @@ mistakes in configuration, not in data, and are cheap to see up front:
 * every spec's Moodle table and columns must exist on the site, as ``local_mzi_get_info``
   reports them from the site's database (the bundled install.xml when the plugin is too
   old to report them).
+* every role an enrolment spec gives must be a course role on the site, as
+  ``local_mzi_get_info`` reports them (a plugin too old to report them: a warning);
+  otherwise every enrolment of the kind fails, one record at a time.
 
 `mzi doctor` runs the same checks, and more, as a report; :class:`Check` is one finding
 of either. A failed preflight raises :class:`PreflightError` listing every problem.
@@ -144,9 +147,9 @@ def _checks_by_module(specs: Sequence[Spec], metadata: Mapping[str, ZohoFields |
 
 
 async def moodle_column_checks(ws: "Workspace") -> list[Check]:
-    """Column checks of every spec against the site (one cached ``get_info`` per command)."""
+    """Column and role checks of every spec against the site (one cached ``get_info`` per command)."""
     info = await ws.providers["moodle"].get_info()  # type: ignore[attr-defined]
-    return column_checks(ws.specs.values(), site_tables(info))
+    return [*column_checks(ws.specs.values(), site_tables(info)), *role_checks(ws.specs.values(), site_roles(info))]
 
 
 # ---------------------------------------------------------------------- Zoho metadata
@@ -353,6 +356,51 @@ def _resource_check(spec: Spec, tables: Tables, source: str) -> Check:
         return Check(name, False, f"{where(spec)}: a Moodle {spec.moodle_resource} has no field {', '.join(unknown)} "
                                   f"(mzi knows {', '.join(sorted(known))})")
     return Check(name, True, f"{len(spec.fields)} fields of a Moodle {spec.moodle_resource} mzi reads and writes")
+
+
+# ---------------------------------------------------------------------- the Moodle roles
+
+def site_roles(info: Mapping[str, Any]) -> dict[str, int] | None:
+    """The site's course roles, shortname → id, as ``local_mzi_get_info`` reports them;
+    ``None`` from a plugin too old to report them."""
+    roles = info.get("roles")
+    if not isinstance(roles, list):
+        return None
+    return {str(r["shortname"]): int(r["id"]) for r in roles}
+
+
+def spec_roles(specs: Iterable[Spec]) -> dict[str, list[Spec]]:
+    """Each role the enrolment specs give (their ``role`` const, as written), with the specs
+    giving it. Read raw, not through :func:`spec_role`: a role mzi cannot enrol is the
+    fields check's finding; whether the site has it is this one's."""
+    given: dict[str, list[Spec]] = {}
+    for spec in sorted(specs, key=lambda s: s.kind):
+        field = spec.fields.get("role") if spec.moodle_resource == "enrolment" else None
+        if field is not None and field.const is not None:
+            given.setdefault(str(field.const), []).append(spec)
+    return given
+
+
+def role_checks(specs: Iterable[Spec], roles: Mapping[str, int] | None) -> list[Check]:
+    """One check per role the enrolment specs give: the site has it as a course role."""
+    given = spec_roles(specs)
+    if not given:
+        return []
+    if roles is None:
+        return [Check("moodle: roles", False,
+                      f"local_mzi_get_info does not report the site's roles (the plugin is older): not checked that "
+                      f"the site has course roles {', '.join(sorted(given))}; upgrade local_mzi to check them",
+                      "warning")]
+    return [_role_check(role, given[role], roles) for role in sorted(given)]
+
+
+def _role_check(role: str, specs: Sequence[Spec], roles: Mapping[str, int]) -> Check:
+    files = ", ".join(where(s) for s in specs)
+    if role in roles:
+        return Check(f"moodle: role {role}", True, f"course role id {roles[role]}; {files} gives it")
+    return Check(f"moodle: role {role}", False,
+                 f"the site has no course role with shortname {role!r}; {files} gives it; "
+                 f"create the role or change the spec")
 
 
 def _columns_check(spec: Spec, tables: Tables, source: str) -> Check:

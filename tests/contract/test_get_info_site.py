@@ -53,3 +53,31 @@ def test_get_info_reports_the_columns_the_database_has_not_those_install_xml_dec
     conn.close()
     columns = _tables(emulator_only.ok("local_mzi_get_info"))["local_mzi_students"]
     assert "city" not in columns and "zoho_student_id" in columns, sorted(columns)
+
+
+def _roles(info: dict[str, object]) -> dict[str, int]:
+    roles = info["roles"]
+    assert isinstance(roles, list), info
+    return {str(r["shortname"]): r["id"] for r in roles}
+
+
+def test_get_info_lists_the_course_roles_every_enrolment_spec_gives(moodle: MoodleClient) -> None:
+    roles = _roles(moodle.ok("local_mzi_get_info"))
+    assert all(isinstance(rid, int) and rid > 0 for rid in roles.values()), roles
+    given = {str(spec.fields["role"].const) for spec in load_specs().values() if spec.moodle_resource == "enrolment"}
+    assert given and given <= set(roles), f"roles the specs give but the site lacks: {sorted(given - set(roles))}"
+
+
+def test_get_info_leaves_out_roles_that_cannot_be_assigned_in_a_course(moodle: MoodleClient) -> None:
+    roles = _roles(moodle.ok("local_mzi_get_info"))
+    assert "guest" not in roles and "user" not in roles, sorted(roles)  # Moodle's defaults: no context level
+
+
+def test_get_info_reads_the_roles_from_the_database(emulator_only: MoodleClient) -> None:
+    assert emulator_only.db_path is not None
+    conn = sqlite3.connect(emulator_only.db_path)
+    conn.execute("DELETE FROM mdl_role_context_levels WHERE roleid = (SELECT id FROM mdl_role WHERE shortname = 'teacher')")
+    conn.commit()
+    conn.close()
+    roles = _roles(emulator_only.ok("local_mzi_get_info"))
+    assert "teacher" not in roles and "editingteacher" in roles, sorted(roles)

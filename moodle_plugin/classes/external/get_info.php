@@ -35,6 +35,8 @@ use local_mzi\local\input_guard;
  * bound to it) and the plugin's tables with the columns the site's database has — read
  * from the database, not from install.xml, so a site whose upgrade has not run shows
  * its older columns and mzi refuses a spec naming a newer one instead of failing per record.
+ * Likewise the roles assignable in a course: a spec giving a role the site lacks would
+ * fail every enrolment of its kind, so mzi refuses it before it plans.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -54,7 +56,7 @@ class get_info extends external_api {
     /**
      * Plugin and site information; callable by any user of the service (no capability needed).
      *
-     * @return array component, version, release, maxinputvars, canmanage, siteurl, siteidentifier, tables
+     * @return array component, version, release, maxinputvars, canmanage, siteurl, siteidentifier, tables, roles
      */
     public static function execute(): array {
         global $CFG;
@@ -70,7 +72,29 @@ class get_info extends external_api {
             'siteurl' => (string)$CFG->wwwroot,
             'siteidentifier' => (string)get_site_identifier(),
             'tables' => self::site_tables(),
+            'roles' => self::course_roles(),
         ];
+    }
+
+    /**
+     * The roles that can be assigned in a course context (role_context_levels), by sortorder.
+     *
+     * Read from the database, so a role renamed, deleted or taken off courses shows here.
+     *
+     * @return array[] of ['id' => int, 'shortname' => string]
+     */
+    protected static function course_roles(): array {
+        global $DB;
+        $sql = "SELECT r.id, r.shortname
+                  FROM {role} r
+                  JOIN {role_context_levels} rcl ON rcl.roleid = r.id
+                 WHERE rcl.contextlevel = :contextlevel
+              ORDER BY r.sortorder";
+        $roles = [];
+        foreach ($DB->get_records_sql($sql, ['contextlevel' => CONTEXT_COURSE]) as $role) {
+            $roles[] = ['id' => (int)$role->id, 'shortname' => (string)$role->shortname];
+        }
+        return $roles;
     }
 
     /**
@@ -98,7 +122,7 @@ class get_info extends external_api {
     }
 
     /**
-     * Returns: component, version, release, maxinputvars, canmanage, siteurl, siteidentifier, tables.
+     * Returns: component, version, release, maxinputvars, canmanage, siteurl, siteidentifier, tables, roles.
      *
      * @return external_single_structure
      */
@@ -120,6 +144,13 @@ class get_info extends external_api {
                     ),
                 ]),
                 'The plugin\'s tables as they exist on the site'
+            ),
+            'roles' => new external_multiple_structure(
+                new external_single_structure([
+                    'id' => new external_value(PARAM_INT, 'Role id'),
+                    'shortname' => new external_value(PARAM_RAW, 'Role shortname, as stored'),
+                ]),
+                'The roles that can be assigned in a course context'
             ),
         ]);
     }

@@ -32,6 +32,8 @@ SYSTEM_CONTEXT_ID = 1
 GUEST_USER_ID, ADMIN_USER_ID, WS_USER_ID, LIMITED_USER_ID = 1, 2, 3, 4
 ROLES = {"manager": 1, "editingteacher": 3, "teacher": 4, "student": 5, "guest": 6, "user": 7}
 CONTEXT_SYSTEM, CONTEXT_USER, CONTEXT_COURSECAT, CONTEXT_COURSE = 10, 30, 40, 50
+#: Moodle's default role_context_levels for the course context (guest and user have none)
+COURSE_ROLES = ("manager", "editingteacher", "teacher", "student")
 
 #: what the web-service user may do: exactly what mzi needs (DOMAIN: a dedicated user)
 WS_CAPABILITIES = (
@@ -82,6 +84,8 @@ CORE_DDL = (
         timeend INTEGER NOT NULL DEFAULT 0, timecreated INTEGER NOT NULL DEFAULT 0,
         timemodified INTEGER NOT NULL DEFAULT 0, UNIQUE (enrolid, userid))""",
     "CREATE TABLE IF NOT EXISTS mdl_role (id INTEGER PRIMARY KEY, shortname TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE IF NOT EXISTS mdl_role_context_levels (
+        id INTEGER PRIMARY KEY, roleid INTEGER NOT NULL, contextlevel INTEGER NOT NULL, UNIQUE (roleid, contextlevel))""",
     """CREATE TABLE IF NOT EXISTS mdl_role_assignments (
         id INTEGER PRIMARY KEY, roleid INTEGER NOT NULL, contextid INTEGER NOT NULL,
         userid INTEGER NOT NULL, component TEXT NOT NULL DEFAULT '', itemid INTEGER NOT NULL DEFAULT 0,
@@ -181,6 +185,8 @@ def seed_core(conn: sqlite3.Connection) -> None:
                          [(WS_USER_ID, cap) for cap in WS_CAPABILITIES] + [(ADMIN_USER_ID, cap) for cap in WS_CAPABILITIES])
         conn.executemany("INSERT OR IGNORE INTO mdl_role (id, shortname) VALUES (?, ?)",
                          [(rid, name) for name, rid in ROLES.items()])
+        conn.executemany("INSERT OR IGNORE INTO mdl_role_context_levels (roleid, contextlevel) VALUES (?, ?)",
+                         [(ROLES[name], CONTEXT_COURSE) for name in COURSE_ROLES])
         conn.execute("INSERT OR IGNORE INTO mdl_course_categories (id, name) VALUES (?, 'Category 1')", (DEFAULT_CATEGORY_ID,))
         conn.execute("INSERT OR IGNORE INTO mdl_course (id, category, fullname, shortname, timecreated, timemodified) "
                      "VALUES (?, 0, 'ABC Horizon (sandbox)', 'sandbox', ?, ?)", (SITE_COURSE_ID, now, now))

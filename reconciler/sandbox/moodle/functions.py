@@ -19,7 +19,7 @@ from typing import Any
 
 from ...schema.xmldb import Schema
 from .courses import course_functions
-from .db import CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, inserted_id, plugin_setting
+from .db import CONTEXT_COURSE, CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, inserted_id, plugin_setting
 from .external import (
     PARAM_ALPHA, PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
 )
@@ -263,11 +263,20 @@ def site_tables(ctx: CallContext) -> list[dict[str, Any]]:
     return tables
 
 
+def course_roles(ctx: CallContext) -> list[dict[str, Any]]:
+    """The roles assignable in a course context (``role_context_levels``): the roles an
+    enrolment can give, so mzi can refuse a spec role the site lacks before it plans."""
+    rows = ctx.conn.execute("SELECT r.id, r.shortname FROM mdl_role r JOIN mdl_role_context_levels rcl "
+                            "ON rcl.roleid = r.id AND rcl.contextlevel = ? ORDER BY r.id", (CONTEXT_COURSE,))
+    return [{"id": int(row[0]), "shortname": str(row[1])} for row in rows]
+
+
 def get_info(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     version, release = plugin_version()
     return {"component": "local_mzi", "version": version, "release": release,
             "maxinputvars": ctx.max_input_vars, "canmanage": ctx.can(MANAGE),
-            "siteurl": SITE_URL, "siteidentifier": site_identifier(ctx.conn), "tables": site_tables(ctx)}
+            "siteurl": SITE_URL, "siteidentifier": site_identifier(ctx.conn), "tables": site_tables(ctx),
+            "roles": course_roles(ctx)}
 
 
 def site_info(registry: dict[str, WsFunction]) -> Any:
@@ -339,7 +348,9 @@ def _other_functions() -> list[WsFunction]:
                            "maxinputvars": _v(PARAM_INT), "canmanage": _v(PARAM_BOOL),
                            "siteurl": _v(PARAM_RAW), "siteidentifier": _v(PARAM_RAW),
                            "tables": Multiple(Single({"name": _v(PARAM_RAW, "table name, without prefix"),
-                                                      "columns": Multiple(_v(PARAM_RAW, "column name"))}))}),
+                                                      "columns": Multiple(_v(PARAM_RAW, "column name"))})),
+                           "roles": Multiple(Single({"id": _v(PARAM_INT, "role id"),
+                                                     "shortname": _v(PARAM_RAW, "role shortname")}))}),
                    get_info, capabilities=()),
         WsFunction("core_user_create_users", Single({"users": Multiple(user_params)}),
                    Multiple(Single({"id": _v(PARAM_INT), "username": _v(PARAM_RAW)})),
