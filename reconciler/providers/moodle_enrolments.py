@@ -25,6 +25,7 @@ new one enrolled, in one call. A record gone from Zoho is withdrawn the same way
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..batches import Batch, Gate, ResultSink, failed, run_batches
@@ -82,9 +83,24 @@ class EnrolmentAdapter:
 
     async def resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
         """A class without a teacher (or an enrollment without a student or class) wants no
-        enrolment: it is left out, so a teacher removed in Zoho is withdrawn like a deleted one."""
-        return {k: r for k, r in desired.items()
-                if r.error or (r.fields.get("course") is not None and r.fields.get("person") is not None)}
+        enrolment: it is left out, so a teacher removed in Zoho is withdrawn like a deleted one.
+
+        Two live enrollments of one student in one class share Moodle's one enrolment, which
+        belongs to the lowest id (as :func:`_owners` reads it back); the other is held as a
+        duplicate to fix in Zoho — planning it would create it again on every run."""
+        wanted = {k: r for k, r in desired.items()
+                  if r.error or (r.fields.get("course") is not None and r.fields.get("person") is not None)}
+        owner: dict[tuple[str, str], str] = {}
+        for key in sorted(wanted):
+            record = wanted[key]
+            if record.error or record.blocked:
+                continue
+            pair = (str(record.fields["course"]), str(record.fields["person"]))
+            first = owner.setdefault(pair, key)
+            if first != key:
+                wanted[key] = replace(record, blocked=f"the same student is enrolled in the same class by "
+                                                      f"{spec.kind}.{first} in Zoho: remove one of the two")
+        return wanted
 
     # -------------------------------------------------------------- reading
 
@@ -174,20 +190,42 @@ class EnrolmentAdapter:
 
     # -------------------------------------------------------------- writing
 
-    def _calls(self, role: str, change: Change, now: Record | None) -> list[tuple[str, str, str]]:
-        """(course, person, action) calls that carry ``change`` out, given the enrolment as Moodle has it."""
-        old = now.fields if now is not None else {}
+    def _calls(self, role: str, change: Change, now: Record | None,
+               wanted: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(course, person, action) calls that carry ``change`` out.
+
+        ``now`` is the enrolment as Moodle has it at apply time; ``wanted`` the enrollment's
+        class and student as the mirror holds them now. What an update moves *away from* is
+        taken from the plan's own old values: by apply time the enrollment's mirror row (an
+        earlier kind of the same apply) already names the new class, so a re-read no longer
+        finds the old enrolment — and the student would stay active in the old course.
+        """
+        old = dict(now.fields) if now is not None else {}
         if change.action is Action.DELETE:
             return [(str(old["course"]), p, self.withdraw) for p in people_of(old.get("person"))] if now else []
-        new = {**old, **(change.after or {})}
+        if change.action is Action.UPDATE:
+            old |= {d.name: d.old for d in change.deltas if d.name in ("course", "person") and d.old is not None}
+        new = {**old, **wanted, **(change.after or {})}
         course, people = str(new.get("course")), people_of(new.get("person"))
         calls: list[tuple[str, str, str]] = []
-        if now is not None:
-            moved = str(old.get("course")) != course
-            calls += [(str(old["course"]), p, self.withdraw) for p in people_of(old.get("person"))
+        if old.get("course") is not None:
+            before = str(old["course"])
+            moved = before != course
+            calls += [(before, p, self.withdraw) for p in people_of(old.get("person") or new.get("person"))
                       if moved or p not in people]
         action = "suspend" if new.get("status") == SUSPENDED else "enrol"
         return calls + [(course, p, action) for p in people]
+
+    async def _wanted(self, role: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Class and student of each enrollment as the mirror holds them now (after the
+        enrollment kind of this apply): the fields an update did not change."""
+        from .moodle import function_names
+
+        if role != "student" or not keys:
+            return {}
+        rows = await self._rows(function_names(ENROLLMENTS)["get"], keys)
+        return {str(r["zoho_enrollment_id"]): {"course": str(r["zoho_class_id"]), "person": str(r["zoho_student_id"])}
+                for r in rows if r.get("zoho_class_id") and r.get("zoho_student_id")}
 
     async def apply(self, spec: Spec, changes: Sequence[Change], *,
                     on_results: ResultSink | None = None, gate: Gate | None = None) -> list[Result]:
@@ -209,7 +247,9 @@ class EnrolmentAdapter:
             on_results(list(done.values()))
         moving = [c.address.key for c in todo if c.action is not Action.CREATE]
         current = await self.read(spec, moving) if moving else {}
-        planned = {id(c): self._calls(role, c, current.get(c.address.key)) for c in todo}
+        wanted = await self._wanted(role, [c.address.key for c in todo if c.action is Action.UPDATE])
+        planned = {id(c): self._calls(role, c, current.get(c.address.key), wanted.get(c.address.key, {}))
+                   for c in todo}
         if role == "student" and any(a != "enrol" for calls in planned.values() for _, _, a in calls):
             kept = await self._still_enrolled({c.address.key for c in todo if c.action is Action.DELETE})
             planned = {i: [(k, p, a) for k, p, a in calls if a == "enrol" or (k, p) not in kept]

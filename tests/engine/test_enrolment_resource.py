@@ -26,27 +26,27 @@ def _teacher(person: str) -> Record:
 
 def test_a_teacher_change_withdraws_the_old_teacher_and_enrols_the_new_one_in_one_change() -> None:
     change = Change(Action.UPDATE, Address("teacher_enrolment", "C1"), "", after={"person": "T2"})
-    assert _adapter()._calls("editingteacher", change, _teacher("T1")) == [("C1", "T1", "suspend"), ("C1", "T2", "enrol")]
-    assert _adapter("unenrol")._calls("editingteacher", change, _teacher("T1")) == \
+    assert _adapter()._calls("editingteacher", change, _teacher("T1"), {}) == [("C1", "T1", "suspend"), ("C1", "T2", "enrol")]
+    assert _adapter("unenrol")._calls("editingteacher", change, _teacher("T1"), {}) == \
         [("C1", "T1", "unenrol"), ("C1", "T2", "enrol")]
 
 
 def test_a_student_enrolment_moved_to_another_class_leaves_the_old_course() -> None:
     now = Record(Address("enrolment", "E1"), {"course": "C1", "person": "S1", "role": "student", "status": "active"})
     change = Change(Action.UPDATE, Address("enrolment", "E1"), "", after={"course": "C2"})
-    assert _adapter()._calls("student", change, now) == [("C1", "S1", "suspend"), ("C2", "S1", "enrol")]
+    assert _adapter()._calls("student", change, now, {}) == [("C1", "S1", "suspend"), ("C2", "S1", "enrol")]
 
 
 def test_a_suspended_enrolment_wanted_again_is_enrolled_without_a_withdrawal() -> None:
     now = Record(Address("enrolment", "E1"), {"course": "C1", "person": "S1", "role": "student", "status": "suspended"})
     change = Change(Action.UPDATE, Address("enrolment", "E1"), "", after={"status": "active"})
-    assert _adapter()._calls("student", change, now) == [("C1", "S1", "enrol")]
+    assert _adapter()._calls("student", change, now, {}) == [("C1", "S1", "enrol")]
 
 
 def test_a_delete_withdraws_every_teacher_the_course_has_and_nothing_when_moodle_has_none() -> None:
     change = Change(Action.DELETE, Address("teacher_enrolment", "C1"), "", after={"status": "suspended"})
-    assert _adapter()._calls("editingteacher", change, _teacher("T1,T3")) == [("C1", "T1", "suspend"), ("C1", "T3", "suspend")]
-    assert _adapter()._calls("editingteacher", change, None) == []
+    assert _adapter()._calls("editingteacher", change, _teacher("T1,T3"), {}) == [("C1", "T1", "suspend"), ("C1", "T3", "suspend")]
+    assert _adapter()._calls("editingteacher", change, None, {}) == []
 
 
 def test_of_two_enrollments_of_one_student_in_one_class_the_live_one_owns_the_enrolment() -> None:

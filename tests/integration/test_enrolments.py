@@ -185,3 +185,55 @@ def test_the_fresh_demo_plans_enrolments_and_settles_in_one_apply(workspace: Wor
     writes = workspace.sandbox.write_counts()
     _apply(workspace)
     assert workspace.sandbox.write_counts() == writes, "an in-sync apply must make zero write calls"
+
+
+def _classes_of(workspace: Workspace, student: str) -> set[str]:
+    store = workspace.sandbox.zoho_store()
+    try:
+        return {str(e["Classes"]["id"]) for e in store.all_records("BTEC_Enrollments")
+                if e.get("Enrolled_Students") and str(e["Enrolled_Students"]["id"]) == student and e.get("Classes")}
+    finally:
+        store.close()
+
+
+def test_an_enrollment_moved_to_another_class_withdraws_the_old_course_enrolment(workspace: Workspace) -> None:
+    """By apply time the enrollment's mirror row already names the new class: what the
+    enrolment moves away from must come from the plan, or the old course keeps the student."""
+    enrollment_id, old_class, user = _applied_enrollment(workspace)
+    enrollment = _zoho(workspace, "BTEC_Enrollments", enrollment_id)
+    taken = _classes_of(workspace, str(enrollment["Enrolled_Students"]["id"]))
+    store = workspace.sandbox.zoho_store()
+    try:
+        other = next(c for c in sorted(store.all_records("BTEC_Classes"), key=lambda c: str(c["id"]))
+                     if str(c["id"]) not in taken)
+    finally:
+        store.close()
+    enrollment["Classes"] = {"id": other["id"], "name": other["Class_Name"]}
+    _save(workspace, "BTEC_Enrollments", enrollment)
+    moves = [c for c in _plan(workspace) if c["address"] == f"enrolment.{enrollment_id}"]
+    assert [c["action"] for c in moves] == ["update"], moves
+    _apply(workspace)
+    assert _enrolment(workspace, str(other["id"]), user) == ("active", ["student"])
+    assert _enrolment(workspace, old_class, user) == ("suspended", ["student"]), \
+        "the student must not stay active in the course of the class they left"
+    _in_sync(workspace)
+
+
+def test_a_second_live_enrollment_of_a_student_in_the_same_class_is_held_not_created_every_run(
+        workspace: Workspace) -> None:
+    enrollment_id, klass, user = _applied_enrollment(workspace)
+    store = workspace.sandbox.zoho_store()
+    try:
+        twin = dict(store.get("BTEC_Enrollments", enrollment_id) or {})
+        twin["id"] = str(int(max(str(e["id"]) for e in store.all_records("BTEC_Enrollments"))) + 1)
+        store.save("BTEC_Enrollments", twin)
+    finally:
+        store.close()
+    for _ in range(2):  # the same answer run after run: held, never a create that apply cannot settle
+        changes = {c["address"]: c for c in _plan(workspace) if c["address"].startswith("enrolment.")}
+        assert list(changes) == [f"enrolment.{twin['id']}"], changes
+        held = changes[f"enrolment.{twin['id']}"]
+        assert held["action"] == "blocked" and f"enrolment.{enrollment_id} in Zoho" in held["reason"], held
+        applied = workspace.run("apply", "--auto-approve", "--no-color")
+        assert applied.exit_code == 0 and "1 blocked" in applied.output, applied.output[-2000:]
+    assert _enrolment(workspace, klass, user) == ("active", ["student"])
