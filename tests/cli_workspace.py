@@ -7,6 +7,7 @@ named ``conftest`` is the sandbox's, so the shape and helpers live here.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,5 +53,16 @@ def moodle_sql(workspace: Workspace, sql: str, *args: Any) -> list[sqlite3.Row]:
         rows = conn.execute(sql, args).fetchall()
         conn.commit()
         return rows
+    finally:
+        conn.close()
+
+
+def moodle_functions(workspace: Workspace) -> Counter[str]:
+    """Web-service functions the Moodle emulator has served, counted."""
+    conn = sqlite3.connect(workspace.sandbox.moodle_db)
+    try:
+        return Counter(row[0] for row in conn.execute("SELECT wsfunction FROM mdl_mzi_api_log"))
+    except sqlite3.OperationalError:
+        return Counter()  # no call yet: the log table does not exist
     finally:
         conn.close()

@@ -257,18 +257,8 @@ class MoodleProvider:
             return await self.users.read(spec, keys)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.read(spec, keys)
-        fn = function_names(spec.moodle_table)["get"]
-        base: dict[str, Any] = {"limit": self.page_size}
-        if since is not None:
-            base["modifiedsince"] = int(since.timestamp())
-        if keys is None:
-            rows = await self._pages(fn, base)
-        else:
-            wanted = sorted(set(keys))
-            size = min(self.page_size, self.budget)
-            chunks = [wanted[i:i + size] for i in range(0, len(wanted), size)]
-            pages = await asyncio.gather(*(self._pages(fn, base | {"keys": chunk}) for chunk in chunks))
-            rows = [row for page in pages for row in page]
+        extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
+        rows = await self.paged(function_names(spec.moodle_table)["get"], keys, params=extra)
         records: dict[str, Record] = {}
         for row in rows:
             if spec.source.system == "zoho" and any(row.get(c) in (None, "") for c in spec.key.columns):
@@ -279,6 +269,24 @@ class MoodleProvider:
                 record = Record.unreadable(exc.address, str(exc))
             records[record.address.key] = record
         return records
+
+    async def paged(self, wsfunction: str, keys: Collection[str] | None, *, key_param: str = "keys",
+                    result_key: str = "records", params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of one of the plugin's paged reads: all, or those of ``keys``.
+
+        Keys go in chunks that fit ``max_input_vars`` (one page of keys per chunk), the
+        chunks concurrently under the client's bound; the mirror tables and the course,
+        user-link and enrolment adapters all read through here.
+        """
+        base: dict[str, Any] = {"limit": self.page_size, **(params or {})}
+        if keys is None:
+            return await self._pages(wsfunction, base, result_key=result_key)
+        wanted = sorted(set(keys))
+        size = min(self.page_size, self.budget)
+        chunks = [wanted[i:i + size] for i in range(0, len(wanted), size)]
+        pages = await asyncio.gather(*(self._pages(wsfunction, base | {key_param: chunk}, result_key=result_key)
+                                       for chunk in chunks))
+        return [row for page in pages for row in page]
 
     async def _pages(self, wsfunction: str, params: dict[str, Any], *, result_key: str = "records") -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

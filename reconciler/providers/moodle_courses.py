@@ -65,16 +65,8 @@ class CourseAdapter:
     # -------------------------------------------------------------- reading
 
     async def rows(self, keys: Collection[str] | None = None) -> list[dict[str, Any]]:
-        """Raw course rows, all with an idnumber or only those of ``keys`` (chunked under max_input_vars)."""
-        base: dict[str, Any] = {"limit": self.provider.page_size}
-        if keys is None:
-            return await self.provider._pages(GET, base, result_key="courses")
-        wanted = sorted(set(keys))
-        size = min(self.provider.page_size, self.provider.budget)
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), size):
-            rows += await self.provider._pages(GET, base | {"idnumbers": wanted[start:start + size]}, result_key="courses")
-        return rows
+        """Raw course rows, all with an idnumber or only those of ``keys``."""
+        return await self.provider.paged(GET, keys, key_param="idnumbers", result_key="courses")
 
     def _as_fields(self, row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "startdate": unix_to_date(row.get("startdate"), self.zone),

@@ -106,17 +106,8 @@ class EnrolmentAdapter:
 
     async def _rows(self, wsfunction: str, keys: Collection[str] | None, *, key_param: str = "keys",
                     result_key: str = "records") -> list[dict[str, Any]]:
-        """Rows of a paged read, all or those of ``keys`` (chunked under max_input_vars)."""
-        base: dict[str, Any] = {"limit": self.provider.page_size}
-        if keys is None:
-            return await self.provider._pages(wsfunction, base, result_key=result_key)
-        wanted = sorted(set(keys))
-        size = min(self.provider.page_size, self.provider.budget)
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), size):
-            rows += await self.provider._pages(wsfunction, base | {key_param: wanted[start:start + size]},
-                                               result_key=result_key)
-        return rows
+        """Rows of a paged read, all or those of ``keys``."""
+        return await self.provider.paged(wsfunction, keys, key_param=key_param, result_key=result_key)
 
     async def moodle_users(self, role: str, people: Collection[str] | None) -> dict[str, int]:
         """Zoho person id → linked Moodle user id (people without a link left out)."""

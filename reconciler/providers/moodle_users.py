@@ -112,16 +112,7 @@ class UserLinkAdapter:
         """The mirror rows of ``spec``'s table, all or those of ``keys`` (chunked like any mirror read)."""
         from .moodle import function_names
 
-        fn = function_names(spec.moodle_table)["get"]
-        base: dict[str, Any] = {"limit": self.provider.page_size}
-        if keys is None:
-            return await self.provider._pages(fn, base)
-        wanted = sorted(set(keys))
-        size = min(self.provider.page_size, self.provider.budget)
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), size):
-            rows += await self.provider._pages(fn, base | {"keys": wanted[start:start + size]})
-        return rows
+        return await self.provider.paged(function_names(spec.moodle_table)["get"], keys)
 
     async def read(self, spec: Spec, keys: Collection[str] | None = None) -> dict[str, Record]:
         """The links that exist: mirror rows whose ``moodle_user_id`` is set."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cli_workspace import FIELDS, Workspace, override_spec
+from cli_workspace import FIELDS, Workspace, moodle_functions, override_spec
 from reconciler.preflight import role_checks, site_roles
 from reconciler.providers.moodle import MoodleProvider
 from reconciler.specs import load_specs
@@ -25,16 +25,6 @@ TEACHERX = ('role   = { const = "editingteacher", type = "string" }', 'role   = 
 
 def _lines(output: str, label: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith(f"  {label}")]
-
-
-def _moodle_functions(workspace: Workspace) -> Counter[str]:
-    conn = sqlite3.connect(workspace.sandbox.moodle_db)
-    try:
-        return Counter(row[0] for row in conn.execute("SELECT wsfunction FROM mdl_mzi_api_log"))
-    except sqlite3.OperationalError:
-        return Counter()  # no call yet: the log table does not exist
-    finally:
-        conn.close()
 
 
 def _zoho_reads(workspace: Workspace) -> Counter[str]:
@@ -107,7 +97,7 @@ def test_plan_refuses_a_spec_role_the_site_lacks_before_any_read(workspace: Work
     assert "teacher_enrolment.toml" in result.output and "no course role with shortname 'teacherx'" in result.output, \
         result.output
     assert _zoho_reads(workspace) == Counter(), "Zoho records were read before the roles were checked"
-    assert set(_moodle_functions(workspace)) == {"local_mzi_get_info"}, _moodle_functions(workspace)
+    assert set(moodle_functions(workspace)) == {"local_mzi_get_info"}, moodle_functions(workspace)
 
 
 def test_apply_on_a_site_without_the_teacher_role_is_one_error_line_and_writes_nothing(workspace: Workspace) -> None:

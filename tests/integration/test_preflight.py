@@ -16,7 +16,7 @@ from typing import Any
 
 from click.testing import Result
 
-from cli_workspace import FIELDS, Workspace, override_spec
+from cli_workspace import FIELDS, Workspace, moodle_functions, override_spec
 from reconciler.sandbox import Sandbox
 from reconciler.specs import load_specs
 from reconciler.state import StateStore
@@ -31,16 +31,6 @@ SPEC_MODULES = len({s.zoho_module for s in load_specs().values() if "zoho" in (s
 def _zoho_paths(workspace: Workspace) -> Counter[str]:
     """API paths the Zoho emulator has served (``/crm/…`` only: token refreshes are free)."""
     return Counter(r["path"] for r in workspace.sandbox.zoho_store().api_log() if r["path"].startswith("/crm/"))
-
-
-def _moodle_functions(workspace: Workspace) -> Counter[str]:
-    conn = sqlite3.connect(workspace.sandbox.moodle_db)
-    try:
-        return Counter(row[0] for row in conn.execute("SELECT wsfunction FROM mdl_mzi_api_log"))
-    except sqlite3.OperationalError:
-        return Counter()  # no call yet: the log table does not exist
-    finally:
-        conn.close()
 
 
 def _students(workspace: Workspace) -> list[tuple[Any, ...]]:
@@ -72,7 +62,7 @@ def test_a_zoho_field_typo_stops_plan_with_exit_1_naming_file_and_field_before_a
     assert "mzi doctor" in message, message
     reads = {path: n for path, n in _zoho_paths(workspace).items() if path != FIELDS}
     assert reads == {}, f"Zoho records were read before the spec was checked: {reads}"
-    moodle = set(_moodle_functions(workspace)) - {"local_mzi_get_info"}
+    moodle = set(moodle_functions(workspace)) - {"local_mzi_get_info"}
     assert moodle == set(), f"Moodle was called before the spec was checked: {moodle}"
 
 
@@ -124,7 +114,7 @@ def test_a_spec_column_the_site_does_not_have_stops_plan_naming_file_table_and_c
     message = _error(result)
     assert "student.toml" in message and "local_mzi_students" in message and "cityy" in message, message
     assert workspace.sandbox.write_counts() == {"zoho": 0, "moodle": 0}
-    moodle = set(_moodle_functions(workspace)) - {"local_mzi_get_info"}
+    moodle = set(moodle_functions(workspace)) - {"local_mzi_get_info"}
     assert moodle == set(), f"Moodle was read before the columns were checked: {moodle}"
 
 
@@ -161,7 +151,7 @@ def test_two_plans_ask_zoho_for_field_metadata_once_per_module(workspace: Worksp
     assert workspace.run("plan").exit_code == 0
     assert _zoho_paths(workspace)[FIELDS] == SPEC_MODULES, "the second plan did not use the cached metadata"
     assert _metadata_calls(workspace) == 0
-    assert _moodle_functions(workspace)["local_mzi_get_info"] == 2, "one get_info per plan"
+    assert moodle_functions(workspace)["local_mzi_get_info"] == 2, "one get_info per plan"
 
 
 def _edit_cache(workspace: Workspace, sql: str, *params: Any) -> None:
@@ -229,7 +219,7 @@ def test_doctor_checks_spec_columns_against_the_site_not_install_xml(workspace: 
     assert result.exit_code == 1, result.output
     [line] = [line for line in result.output.splitlines() if line.startswith("  FAIL")]
     assert "moodle: student columns" in line and "local_mzi_students on the Moodle site has no column city" in line, line
-    assert _moodle_functions(workspace)["local_mzi_get_info"] == 1, "get_info is asked once per command"
+    assert moodle_functions(workspace)["local_mzi_get_info"] == 1, "get_info is asked once per command"
 
 
 def test_doctor_refreshes_the_metadata_cache_a_plan_then_uses(workspace: Workspace) -> None:
