@@ -20,6 +20,7 @@ from .batches import Gate
 from .config import Config, load_config
 from .engine import Engine, Safety
 from .errors import MziError, PlanError
+from .follow_up import MAX_ROUNDS
 from .model import Action, Address, Result
 from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
@@ -287,8 +288,11 @@ async def apply(
         gate = gate if gate is not None else Gate()
         run_id = ws.state.begin_run("apply", started, the_plan.targets, _summary(the_plan, ws))
         try:
+            sink = functools.partial(ws.state.record_results, run_id)
             results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete,
-                                            on_results=functools.partial(ws.state.record_results, run_id), gate=gate)
+                                            on_results=sink, gate=gate)
+            if saved is None:
+                the_plan, results = await _follow_ups(ws, the_plan, results, sink, gate)
         except MziError as exc:
             ws.state.finish_run(run_id, FAILED, _summary(the_plan, ws), str(exc))
             await report_to_moodle(ws, "apply", the_plan, run_id, FAILED)
@@ -302,6 +306,25 @@ async def apply(
         ws.state.finish_run(run_id, status, _summary(the_plan, ws), "" if ok else _unreadable_error(the_plan))
         await report_to_moodle(ws, "apply", the_plan, run_id, status)
     return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted)
+
+
+async def _follow_ups(ws: Workspace, the_plan: Plan, results: list[Result], sink: Any,
+                      gate: Gate) -> tuple[Plan, list[Result]]:
+    """Apply what this apply's writes call for in other kinds (``follow_up.py``), round by
+    round, so the plan after one ``mzi apply`` is empty. A saved plan is applied as it
+    was reviewed, without follow-ups: the next plan shows them."""
+    last_plan, last_results = the_plan, results
+    for _ in range(MAX_ROUNDS):
+        if not gate.open:
+            break
+        extra = await ws.engine.follow_up(last_plan, last_results)
+        if extra is None or not extra.applicable():
+            break
+        more = await ws.engine.apply(extra, on_results=sink, gate=gate)
+        held = {c.address for c in the_plan.changes if c.action is Action.BLOCKED}
+        the_plan, results = the_plan.followed_by(extra), results + [r for r in more if r.address not in held]
+        last_plan, last_results = extra, more
+    return the_plan, results
 
 
 def interrupted_runs(ws: Workspace) -> list[str]:

@@ -115,6 +115,12 @@ def _managed(spec: Spec, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create(spec: Spec, desired: Record, known: Known, retired: Mapping[str, set[str]]) -> Change:
+    if spec.target.system == "zoho" and spec.key.zoho == "id":
+        # Zoho assigns record ids: a record keyed by one can be updated, never created by mzi
+        return Change(Action.BLOCKED, desired.address, desired.label,
+                      reason=f"{spec.target.module} has no record {desired.address.key} (deleted in Zoho?); "
+                             "mzi only updates Zoho records it did not create",
+                      desired_fingerprint=compared_fingerprint(spec, desired))
     missing = missing_dependencies(spec, desired, known)
     if missing:
         return Change(Action.BLOCKED, desired.address, desired.label,
@@ -157,8 +163,7 @@ def _update(spec: Spec, desired: Record, actual: Record, known: Known, retired: 
     if missing:
         return Change(Action.BLOCKED, desired.address, desired.label, reason=blocked_reason(missing, retired),
                       blocked_by=missing, desired_fingerprint=mine, actual_fingerprint=theirs)
-    riders = [n for n in spec.managed_fields if not spec.fields[n].compare]
-    after = {d.name: d.new for d in deltas} | {n: desired.fields.get(n) for n in riders}
+    after = {d.name: d.new for d in deltas} | {n: desired.fields.get(n) for n in spec.rider_fields}
     drift = _is_drift(spec, desired, actual, deltas)
     return Change(Action.UPDATE, desired.address, desired.label, after=after, deltas=deltas,
                   reason=_update_reason(spec, drift, deltas), drift=drift,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from .batches import Gate, ResultSink, not_attempted
 from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
+from .follow_up import follow_up_targets
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
 from .providers.base import Provider, Resolver
@@ -253,9 +254,11 @@ class Engine:
         return sorted(kept + redone, key=lambda c: c.address.key)
 
     async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
-                   *, changed_only: bool = False) -> Plan:
+                   *, changed_only: bool = False, follow_up: bool = False) -> Plan:
         """Read, diff, order. ``changed_only``: per kind, only the records the source changed
-        since the last successful apply (plus its deleted ones), unless a full refresh is due."""
+        since the last successful apply (plus its deleted ones), unless a full refresh is due.
+        ``follow_up``: the targets are records an apply just wrote (:meth:`follow_up`), which
+        another kind may not have yet — not a typo to refuse."""
         scope = self._scope(targets, kinds)
         if changed_only and not targets:
             kinds_in_scope = sorted(scope)
@@ -264,7 +267,7 @@ class Engine:
             snapshots = {k: snap for k, (_, snap) in zip(kinds_in_scope, pairs)}
         else:
             snapshots = await self._read(scope)
-        if targets:
+        if targets and not follow_up:
             self._check_targets_exist(targets, snapshots)
         known, retired = await self._known(scope, snapshots)
         held = {r.address: r.blocked for snap in snapshots.values() for r in snap.desired.values() if r.blocked}
@@ -296,6 +299,14 @@ class Engine:
                    if a.key not in snapshots[a.kind].desired and a.key not in snapshots[a.kind].actual]
         if nowhere:
             raise MziError(f"{', '.join(nowhere)}: no such record in Zoho or Moodle; check the kind and the id")
+
+    async def follow_up(self, plan: Plan, results: Sequence[Result]) -> Plan | None:
+        """The plan for what an apply of ``plan`` wrote that other kinds read (``follow_up.py``):
+        a targeted plan of those addresses, or ``None`` when nothing needs one."""
+        targets = follow_up_targets(self.specs, plan.applicable(), results)
+        if not targets:
+            return None
+        return await self.plan(targets, follow_up=True)
 
     # ---------------------------------------------------------------- applying
     async def check_stale(self, plan: Plan) -> None:

@@ -165,15 +165,19 @@ class Result:
     ok: bool
     status: str = ""
     error: str = ""
+    #: the id the target gave the record when it is not the address key (a Zoho record id
+    #: for a reverse-direction kind): what reads of that record by other kinds look for
+    target_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "address": str(self.address),
             "action": self.action.verb,
             "ok": self.ok,
             "status": self.status,
             "error": self.error,
         }
+        return out | ({"target_id": self.target_id} if self.target_id else {})
 
 
 @dataclass

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,13 @@ class Plan:
 
     def applicable(self) -> list[Change]:
         return [c for c in self.changes if c.action is not Action.BLOCKED]
+
+    def followed_by(self, follow_up: "Plan") -> "Plan":
+        """This plan with a follow-up's changes after it (what one apply did in all); a
+        record the follow-up still finds blocked is already in this plan as blocked."""
+        blocked = {c.address for c in self.changes if c.action is Action.BLOCKED}
+        extra = [c for c in follow_up.changes if c.action is not Action.BLOCKED or c.address not in blocked]
+        return replace(self, changes=self.changes + extra, warnings=self.warnings + follow_up.warnings)
 
     @property
     def unreadable(self) -> list[Change]:

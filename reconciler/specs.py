@@ -70,6 +70,28 @@ class Endpoint(_Strict):
     subform: str | None = Field(None, description="a subform field of `module`: its rows are the records")
     table: str | None = Field(None, description="Moodle table without prefix")
     resource: str | None = Field(None, description="a Moodle object kind instead of a table: " + ", ".join(MOODLE_RESOURCES))
+    only: dict[str, list[str]] | None = Field(
+        None, description="a Moodle source table: only rows whose column holds one of these values are records")
+    skip: dict[str, list[str]] | None = Field(
+        None, description="a Moodle source table: rows whose column holds one of these values are not records")
+
+    def keeps(self, row: Mapping[str, Any]) -> bool:
+        """Whether a row of this endpoint's table is a record of the kind (``only``/``skip``).
+
+        Values compare as text, an empty column as ``""``: ``skip = { status = ["Deleted"] }``
+        keeps the rows whose status is anything else, empty included.
+        """
+        def text(column: str) -> str:
+            value = row.get(column)
+            return "" if value is None else str(value)
+
+        if self.only and any(text(c) not in values for c, values in self.only.items()):
+            return False
+        return not (self.skip and any(text(c) in values for c, values in self.skip.items()))
+
+    @property
+    def filter_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*(self.only or {}), *(self.skip or {})]))
 
     @model_validator(mode="after")
     def _names_its_store(self) -> "Endpoint":
@@ -78,7 +100,11 @@ class Endpoint(_Strict):
                 raise ValueError("a zoho endpoint needs `module`")
             if self.table or self.resource:
                 raise ValueError("a zoho endpoint names a `module`, not a `table` or `resource`")
+            if self.only or self.skip:
+                raise ValueError("`only`/`skip` filter the rows of a Moodle table; a zoho endpoint reads its module whole")
             return self
+        if (self.only or self.skip) and not self.table:
+            raise ValueError("`only`/`skip` filter the rows of a Moodle table: name the `table`")
         if self.subform is not None:
             raise ValueError("`subform` names a Zoho subform field; only a zoho endpoint has one")
         if self.module:
@@ -165,6 +191,8 @@ class FieldSpec(_Strict):
     owner: System | None = Field(None, description="who owns the value; default: the spec's source")
     sensitive: bool = False
     compare: bool = Field(True, description="false: written along with real changes, never a reason for one")
+    create_only: bool = Field(False, description="written when the record is created, never compared or "
+                              "updated: the first value of a field the target owns from then on")
     const: str | int | None = Field(None, description="a fixed value, for facts the source implies")
     subform_fields: list[str] | None = Field(None, description="subform columns kept, in Zoho api names")
 
@@ -182,6 +210,9 @@ class FieldSpec(_Strict):
                                  f"set `zoho = \"Field\"`, `values = [..]` and `type = \"bool\"`")
         elif self.values is not None:
             raise ValueError("`values` is only for transform \"in\" or \"not_in\"")
+        if self.create_only and (self.owner is not None or not self.compare):
+            raise ValueError("`create_only` is a field the source sets once and the target owns after: "
+                             "leave `owner` and `compare` unset")
         if self.type in ("lookup_id", "lookup_name") and not self.zoho:
             raise ValueError(f"a {self.type} field needs the Zoho lookup field in `zoho`")
         return self
@@ -254,7 +285,24 @@ class Spec(_Strict):
             raise ValueError(f"delete.field {self.delete.field!r} is not in [fields]")
         if self.drift_marker is not None and self.drift_marker not in self.fields:
             raise ValueError(f"drift_marker {self.drift_marker!r} is not in [fields]")
+        self._check_filters()
         return self
+
+    def _check_filters(self) -> None:
+        """``only``/``skip`` choose source rows by columns the table has (install.xml)."""
+        if self.target.only or self.target.skip:
+            raise ValueError("`only`/`skip` choose the source's rows; the target is read whole")
+        columns = self.source.filter_columns
+        if not columns or self.source.table is None:
+            return
+        table = load_schema().tables.get(self.source.table)
+        if table is None:
+            return
+        known = {column.name for column in table.columns}
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"source filter names column(s) {', '.join(unknown)}, which {self.source.table} "
+                             "does not have (moodle_plugin/db/install.xml)")
 
     def _check_composite_key(self) -> None:
         """Each part of a composite key is a plain field: one value, read as is, never hidden."""
@@ -353,7 +401,12 @@ class Spec(_Strict):
 
     @cached_property
     def compared_fields(self) -> tuple[str, ...]:
-        return tuple(n for n in self.managed_fields if self.fields[n].compare)
+        return tuple(n for n in self.managed_fields if self.fields[n].compare and not self.fields[n].create_only)
+
+    @cached_property
+    def rider_fields(self) -> tuple[str, ...]:
+        """``compare = false`` fields: written along with every real update of the record."""
+        return tuple(n for n in self.managed_fields if not self.fields[n].compare)
 
     @cached_property
     def mappers(self) -> tuple[FieldMapper, ...]:

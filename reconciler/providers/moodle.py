@@ -263,6 +263,8 @@ class MoodleProvider:
         for row in rows:
             if spec.source.system == "zoho" and any(row.get(c) in (None, "") for c in spec.key.columns):
                 continue  # made in Moodle, not yet in Zoho (a request awaiting outbound_request): no mirror row
+            if spec.source.system == "moodle" and not spec.source.keeps(row):
+                continue  # not a row of this kind (the spec's source.only / source.skip)
             try:
                 record = record_from_moodle(spec, row)
             except MappingError as exc:  # a bad value fails its record only, never the read

@@ -193,7 +193,7 @@ class ZohoProvider:
         if spec.key.zoho != "id":
             return {k: r for k, r in (await self._list(spec, None)).items() if k in wanted}
         raws = await self.client.get_by_ids(spec.zoho_module, sorted(wanted), zoho_fields(spec))
-        records = (_record(spec, raw) for raw in raws)
+        records = (r for raw in raws for r in _records(spec, raw))
         return {r.address.key: r for r in records if r.address.key in wanted}
 
     async def _read_rows(self, spec: Spec, wanted: set[str]) -> dict[str, Record]:
@@ -267,8 +267,25 @@ def _record(spec: Spec, raw: dict[str, Any]) -> Record:
 
 
 def _records(spec: Spec, raw: dict[str, Any]) -> list[Record]:
-    """The Records one Zoho record gives: itself, or for a subform kind its rows."""
-    return subform_records(spec, raw) if spec.subform is not None else [_record(spec, raw)]
+    """The Records one Zoho record gives: itself, or for a subform kind its rows.
+
+    A kind keyed by a field of its own (``Moodle_Grade_Composite_Key``: grades Moodle
+    pushed) owns only the records that have that key: a grade entered by hand in Zoho,
+    with the field empty, is not one of them — not an unreadable one.
+    """
+    if spec.subform is not None:
+        return subform_records(spec, raw)
+    if _external_key(spec) and spec.key.zoho in raw and _empty(raw[spec.key.zoho]):
+        return []
+    return [_record(spec, raw)]
+
+
+def _external_key(spec: Spec) -> bool:
+    return spec.key.zoho != "id" and not spec.key.composite
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in ("", "-None-"))
 
 
 class _WritePlan:
@@ -315,7 +332,7 @@ def _result(change: Change, answer: WriteResult) -> Result:
     """Zoho's per-record answer → Result: ``created``/``updated`` or the Zoho error code."""
     if answer.ok:
         status = _DONE[change.action] if change.action is Action.DELETE or not answer.action else _DONE_BY_ZOHO[answer.action]
-        return Result(change.address, change.action, True, status)
+        return Result(change.address, change.action, True, status, target_id=answer.id)
     detail = f" {canonical_json(answer.details)}" if answer.details else ""
     return Result(change.address, change.action, False, answer.code or "error", f"{answer.message}{detail}".strip())
 
