@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -297,7 +298,26 @@ def _print_usage(outcome: commands.Outcome) -> None:
         click.echo("API usage: " + "; ".join(parts) + ".", err=True)
 
 
+#: follow-up changes listed one by one after an apply; the rest are counted by kind
+FOLLOW_UPS_SHOWN = 20
+
+
+def _print_follow_ups(outcome: commands.Outcome) -> None:
+    """What the apply did beyond its plan: records it wrote, carried on to the other kinds
+    that read them (a course id to Zoho, a grade back to the mirror) so the next plan is empty."""
+    changes = outcome.follow_ups
+    if not changes:
+        return
+    click.echo(f"\nFollow-up: {len(changes)} change(s) to records this apply wrote, carried to the kinds that read them:")
+    for change in changes[:FOLLOW_UPS_SHOWN]:
+        click.echo(f"  {change.action.value} {change.address}")
+    rest = Counter(c.address.kind for c in changes[FOLLOW_UPS_SHOWN:])
+    if rest:
+        click.echo("  … and " + ", ".join(f"{n} {kind}" for kind, n in sorted(rest.items())))
+
+
 def _print_results(outcome: commands.Outcome) -> None:
+    _print_follow_ups(outcome)
     not_attempted = outcome.not_attempted
     for result in outcome.results:
         if not result.ok and result.status != "skipped":

@@ -21,7 +21,7 @@ from .config import Config, load_config
 from .engine import Engine, Safety
 from .errors import MziError, PlanError
 from .follow_up import MAX_ROUNDS
-from .model import Action, Address, Result
+from .model import Action, Address, Change, Result
 from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
 from .report import report_to_moodle
@@ -41,6 +41,8 @@ class Outcome:
     run_id: int | None = None
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     interrupted: bool = False
+    #: changes applied after the plan's own, to records the apply wrote (``follow_up.py``)
+    follow_ups: list[Change] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Result]:
@@ -86,6 +88,9 @@ def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None"
     from .providers.zoho_client import ZohoClient
 
     zs, ms = config.zoho, config.moodle
+    # one cadence of full reads for both sources: a kind read from Moodle (a link going to
+    # Zoho) is refreshed in full as often as one read from Zoho
+    marks: dict[str, Any] = {"watermarks": state, "full_refresh_after": timedelta(hours=zs.full_refresh_after_hours)}
     if zs.backend == "sandbox":
         assert sandbox is not None
         cid, secret, refresh = sandbox.zoho_credentials
@@ -100,13 +105,13 @@ def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None"
                                 transport=sandbox.moodle_transport(), max_input_vars=ms.max_input_vars,
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
                                 create_users=ms.create_users, new_user_auth=ms.new_user_auth,
-                                withdrawn_enrolment=ms.withdrawn_enrolment)
+                                withdrawn_enrolment=ms.withdrawn_enrolment, **marks)
     else:
         moodle = MoodleProvider(ms.url, ms.token(), ms.policy(), max_input_vars=ms.max_input_vars,
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
                                 create_users=ms.create_users, new_user_auth=ms.new_user_auth,
-                                withdrawn_enrolment=ms.withdrawn_enrolment)
-    zoho = ZohoProvider(client, watermarks=state, full_refresh_after=timedelta(hours=zs.full_refresh_after_hours))
+                                withdrawn_enrolment=ms.withdrawn_enrolment, **marks)
+    zoho = ZohoProvider(client, **marks)
     return {"zoho": zoho, "moodle": moodle}
 
 
@@ -291,8 +296,9 @@ async def apply(
             sink = functools.partial(ws.state.record_results, run_id)
             results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete,
                                             on_results=sink, gate=gate)
-            if saved is None:
-                the_plan, results = await _follow_ups(ws, the_plan, results, sink, gate)
+            planned = len(the_plan.applicable())
+            the_plan, results = await _follow_ups(ws, the_plan, results, sink, gate)
+            follow_ups = the_plan.applicable()[planned:]
         except MziError as exc:
             ws.state.finish_run(run_id, FAILED, _summary(the_plan, ws), str(exc))
             await report_to_moodle(ws, "apply", the_plan, run_id, FAILED)
@@ -305,14 +311,14 @@ async def apply(
         status = INTERRUPTED if gate.interrupted else OK if ok else FAILED
         ws.state.finish_run(run_id, status, _summary(the_plan, ws), "" if ok else _unreadable_error(the_plan))
         await report_to_moodle(ws, "apply", the_plan, run_id, status)
-    return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted)
+    return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted, follow_ups=follow_ups)
 
 
 async def _follow_ups(ws: Workspace, the_plan: Plan, results: list[Result], sink: Any,
                       gate: Gate) -> tuple[Plan, list[Result]]:
     """Apply what this apply's writes call for in other kinds (``follow_up.py``), round by
-    round, so the plan after one ``mzi apply`` is empty. A saved plan is applied as it
-    was reviewed, without follow-ups: the next plan shows them."""
+    round, so the plan after one ``mzi apply`` is empty — a saved plan's too: what it
+    wrote was reviewed, and the follow-ups only carry those writes to their readers."""
     last_plan, last_results = the_plan, results
     for _ in range(MAX_ROUNDS):
         if not gate.open:

@@ -3,7 +3,8 @@
 Pure functions over already-normalized Records, so the property tests can drive them
 with arbitrary states. The rules:
 
-- in desired, not in actual → ``create`` (unless a dependency is missing: ``blocked``)
+- in desired, not in actual → ``create`` (unless a dependency is missing: ``blocked``);
+  nothing when the target is a Zoho module keyed by Zoho's own ids (mzi cannot make one)
 - in both, a compared field differs → ``update`` carrying only what changed, plus the
   ``compare = false`` fields that ride along (e.g. ``zoho_modified_time``)
 - in actual, not in desired → ``delete`` per the spec's delete policy; a soft delete that
@@ -114,13 +115,11 @@ def _managed(spec: Spec, fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields.get(name) for name in spec.managed_fields}
 
 
-def _create(spec: Spec, desired: Record, known: Known, retired: Mapping[str, set[str]]) -> Change:
+def _create(spec: Spec, desired: Record, known: Known, retired: Mapping[str, set[str]]) -> Change | None:
     if spec.target.system == "zoho" and spec.key.zoho == "id":
-        # Zoho assigns record ids: a record keyed by one can be updated, never created by mzi
-        return Change(Action.BLOCKED, desired.address, desired.label,
-                      reason=f"{spec.target.module} has no record {desired.address.key} (deleted in Zoho?); "
-                             "mzi only updates Zoho records it did not create",
-                      desired_fingerprint=compared_fingerprint(spec, desired))
+        # Zoho assigns record ids: a kind keyed by one (a user link) writes into the records Zoho
+        # has. One Zoho deleted is no change here: the forward kind plans its mirror row's delete.
+        return None
     missing = missing_dependencies(spec, desired, known)
     if missing:
         return Change(Action.BLOCKED, desired.address, desired.label,

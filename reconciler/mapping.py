@@ -85,9 +85,23 @@ def _membership(field: FieldSpec, value: Any) -> bool:
     return found if field.transform == "in" else not found
 
 
+#: in a raw Zoho record, where the provider puts the related records of ``through`` fields:
+#: ``raw[RELATED][lookup api name]`` is the related record, or ``None`` when the lookup is empty
+RELATED = "$related"
+
+
+def _source_of(field: FieldSpec, raw: dict[str, Any]) -> dict[str, Any]:
+    """The raw record a field reads: the record itself, or for a ``through`` field the related one."""
+    if field.through is None:
+        return raw
+    related = raw.get(RELATED, {}).get(field.through.lookup)
+    return related if isinstance(related, dict) else {}
+
+
 def _zoho_value(field: FieldSpec, raw: dict[str, Any]) -> Any:
     if field.const is not None:
         return field.const
+    raw = _source_of(field, raw)
     if field.transform == "btec_criteria":
         return _btec_criteria(raw, field.zoho_names)
     value = raw.get(field.zoho) if isinstance(field.zoho, str) else None
@@ -121,6 +135,10 @@ def _check_returned(address: Address, mapper: FieldMapper, raw: dict[str, Any]) 
     """
     if mapper.field.const is not None:
         return
+    if mapper.field.through is not None:
+        raw = _source_of(mapper.field, raw)
+        if not raw:
+            return  # an empty lookup: nothing related, every name reads empty
     missing = [name for name in mapper.field.zoho_names if name not in raw]
     if missing:
         raise MappingError(address, mapper.name,

@@ -238,7 +238,9 @@ def _named_fields(spec: Spec) -> list[tuple[str, FieldSpec | None, str]]:
     if spec.key.zoho != "id":
         named.append((spec.key.columns[0], None, spec.key.zoho))
     for column, field_spec in spec.fields.items():
-        if field_spec.const is None:
+        if field_spec.through is not None:  # the lookup is the source's; the names are the related module's
+            named.append((column, None, field_spec.through.lookup))
+        elif field_spec.const is None:
             named += [(column, field_spec, name) for zoho in field_spec.zoho_names
                       if (name := _module_field(zoho, spec)) is not None and name != "id"]
     return named
@@ -288,7 +290,8 @@ def _field_check(spec: Spec, at: str, column: str, field_spec: FieldSpec | None,
                  metadata: ZohoFields) -> Check | None:
     """The failure for one named Zoho field, or ``None`` when it exists with a fitting type."""
     module = spec.zoho_module
-    label = f"field {column}" if field_spec is not None else f"[key] zoho (column {column})"
+    label = f"field {column}" if field_spec is not None else (
+        f"[key] zoho (column {column})" if name == spec.key.zoho else f"field {column}'s through.lookup")
     meta = metadata.get(name)
     if meta is None:
         return Check(f"zoho: {spec.kind}.{column}", False,

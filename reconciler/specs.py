@@ -181,6 +181,18 @@ class DeletePolicy(_Strict):
         return self
 
 
+class Through(_Strict):
+    """A field read from the record one of the source's lookups points at.
+
+    ``criteria`` of a class's grading form are its unit's: ``through = { lookup = "Unit",
+    module = "BTEC" }`` reads the field's ``zoho`` names from the BTEC record in the
+    class's ``Unit`` lookup (by id, ≤ 100 records a call, once per read).
+    """
+
+    lookup: str = Field(description="a lookup field of the source module")
+    module: str = Field(description="the Zoho module that lookup points into")
+
+
 class FieldSpec(_Strict):
     """One field, named (by the enclosing table) after its Moodle column."""
 
@@ -195,6 +207,7 @@ class FieldSpec(_Strict):
                               "updated: the first value of a field the target owns from then on")
     const: str | int | None = Field(None, description="a fixed value, for facts the source implies")
     subform_fields: list[str] | None = Field(None, description="subform columns kept, in Zoho api names")
+    through: Through | None = Field(None, description="read `zoho` from the record a lookup of the source points at")
 
     @model_validator(mode="after")
     def _has_a_source(self) -> "FieldSpec":
@@ -210,6 +223,8 @@ class FieldSpec(_Strict):
                                  f"set `zoho = \"Field\"`, `values = [..]` and `type = \"bool\"`")
         elif self.values is not None:
             raise ValueError("`values` is only for transform \"in\" or \"not_in\"")
+        if self.through is not None and (not self.zoho or self.const is not None):
+            raise ValueError("a `through` field reads `zoho` names of the related record: give `zoho`")
         if self.create_only and (self.owner is not None or not self.compare):
             raise ValueError("`create_only` is a field the source sets once and the target owns after: "
                              "leave `owner` and `compare` unset")
@@ -286,7 +301,25 @@ class Spec(_Strict):
         if self.drift_marker is not None and self.drift_marker not in self.fields:
             raise ValueError(f"drift_marker {self.drift_marker!r} is not in [fields]")
         self._check_filters()
+        self._check_through()
         return self
+
+    def _check_through(self) -> None:
+        """Related-record fields are read from Zoho, for a kind read from a Zoho module."""
+        through = [n for n, f in self.fields.items() if f.through is not None]
+        if not through:
+            return
+        if self.source.system != "zoho" or self.source.subform is not None:
+            raise ValueError(f"field {through[0]!r} reads `through` a Zoho lookup: only a kind whose source is "
+                             "a Zoho module (not a subform) can")
+        for name in through:
+            if name in self.key.columns:
+                raise ValueError(f"key column {name!r} cannot be read `through` a lookup")
+
+    @property
+    def related(self) -> dict[str, str]:
+        """Lookup api name → related module, for the fields read ``through`` a lookup."""
+        return {f.through.lookup: f.through.module for f in self.fields.values() if f.through is not None}
 
     def _check_filters(self) -> None:
         """``only``/``skip`` choose source rows by columns the table has (install.xml)."""

@@ -29,14 +29,16 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
+from .. import watermarks as marks
 from ..batches import Batch, Gate, ResultSink, run_batches
-from ..mapping import MappingError, record_from_zoho, subform_records, zoho_row, zoho_value
+from ..mapping import RELATED, MappingError, record_from_zoho, subform_records, zoho_row, zoho_value
 from ..model import Action, Address, Change, Record, Result, canonical_json
 from ..specs import PARENT, Spec
+from ..watermarks import WatermarkStore, utcnow
 from .zoho_client import MAX_PER_PAGE, MAX_WRITE_PER_CALL, Channel, WriteResult, ZohoClient, ZohoStats, chunked
 
 #: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
@@ -58,16 +60,6 @@ when the school passes ~2,600 students.
 """
 
 
-class WatermarkStore(Protocol):
-    """Where the last-read time of each kind is kept (the state store implements it)."""
-
-    def get_watermark(self, kind: str) -> datetime | None: ...
-
-    def set_watermark(self, kind: str, when: datetime) -> None: ...
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def zoho_fields(spec: Spec) -> list[str]:
@@ -82,7 +74,9 @@ def zoho_fields(spec: Spec) -> list[str]:
         return [n for n in dict.fromkeys([spec.subform, *inherited]) if n != "id"]
     names: list[str] = []
     for f in spec.fields.values():
-        if f.const is None:
+        if f.through is not None:
+            names.append(f.through.lookup)  # the related record's fields are read from its own module
+        elif f.const is None:
             names += f.zoho_names
     if spec.key.zoho != "id":
         names.append(spec.key.zoho)
@@ -103,7 +97,7 @@ class ZohoProvider:
         full_refresh_after: timedelta = timedelta(hours=24),
         duplicate_check: Mapping[str, Sequence[str]] | None = None,
         watermark_overlap: timedelta = timedelta(minutes=5),
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         """``duplicate_check`` maps a kind to its upsert duplicate-check fields;
         ``watermark_overlap`` is subtracted from each watermark so clock skew between
@@ -167,20 +161,46 @@ class ZohoProvider:
 
     def full_refresh_due(self, spec: Spec) -> bool:
         """True when the last full read of ``spec`` is unknown or older than ``full_refresh_after``."""
-        last = self.watermarks.get_watermark(_full_key(spec.kind)) if self.watermarks else None
-        return last is None or self._now() - _aware(last) > self.full_refresh_after
+        return marks.full_refresh_due(self.watermarks, spec.kind, self._now(), self.full_refresh_after)
 
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
         async for page in self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
                                                    per_page=MAX_PER_PAGE):
+            page = await self._with_related(spec, page)
             for raw in page:
                 if parents is not None and raw.get("id") is not None:
                     parents.add(str(raw["id"]))
                 for record in _records(spec, raw):
                     records[record.address.key] = record
         return records
+
+    async def _with_related(self, spec: Spec, raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The raw records with the records their ``through`` lookups point at (``mapping.RELATED``).
+
+        One ``ids`` read per related module and page (≤ 100 ids a call): a page of 200
+        classes pointing at 20 units costs one call. A lookup whose record Zoho does not
+        have is recorded as missing, and that record is held (blocked) rather than read
+        as if the related fields were empty.
+        """
+        if not spec.related:
+            return raws
+        names = {lookup: [n for f in spec.fields.values() if f.through is not None and f.through.lookup == lookup
+                          for n in f.zoho_names] for lookup in spec.related}
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for lookup, module in spec.related.items():
+            ids = sorted({i for i in (_lookup_id(raw.get(lookup)) for raw in raws) if i is not None})
+            rows = await self.client.get_by_ids(module, ids, names[lookup]) if ids else []
+            found[lookup] = {str(row.get("id")): row for row in rows}
+        out = []
+        for raw in raws:
+            related: dict[str, Any] = {}
+            for lookup in spec.related:
+                wanted = _lookup_id(raw.get(lookup))
+                related[lookup] = None if wanted is None else found[lookup].get(wanted, MISSING)
+            out.append({**raw, RELATED: related})
+        return out
 
     async def _read_keys(self, spec: Spec, keys: Collection[str]) -> dict[str, Record]:
         """By id (≤ 100 a call). A kind keyed by another field cannot be fetched by key,
@@ -192,7 +212,8 @@ class ZohoProvider:
             return await self._read_rows(spec, wanted)
         if spec.key.zoho != "id":
             return {k: r for k, r in (await self._list(spec, None)).items() if k in wanted}
-        raws = await self.client.get_by_ids(spec.zoho_module, sorted(wanted), zoho_fields(spec))
+        raws = await self._with_related(spec, await self.client.get_by_ids(spec.zoho_module, sorted(wanted),
+                                                                           zoho_fields(spec)))
         records = (r for raw in raws for r in _records(spec, raw))
         return {r.address.key: r for r in records if r.address.key in wanted}
 
@@ -205,15 +226,10 @@ class ZohoProvider:
         return {r.address.key: r for r in records if r.address.key in wanted or r.error}
 
     def _watermark(self, kind: str) -> datetime | None:
-        return self.watermarks.get_watermark(kind) if self.watermarks else None
+        return marks.since(self.watermarks, kind)
 
     def _mark(self, kind: str, started: datetime, *, full: bool) -> None:
-        if self.watermarks is None:
-            return
-        when = started - self.watermark_overlap
-        self.watermarks.set_watermark(kind, when)
-        if full:
-            self.watermarks.set_watermark(_full_key(kind), started)
+        marks.mark(self.watermarks, kind, started, self.watermark_overlap, full=full)
 
     # ------------------------------------------------------------------ writes
 
@@ -277,7 +293,20 @@ def _records(spec: Spec, raw: dict[str, Any]) -> list[Record]:
         return subform_records(spec, raw)
     if _external_key(spec) and spec.key.zoho in raw and _empty(raw[spec.key.zoho]):
         return []
-    return [_record(spec, raw)]
+    record = _record(spec, raw)
+    missing = [f"{lookup} points at {spec.related[lookup]} record {_lookup_id(raw.get(lookup))}, which Zoho does not have"
+               for lookup, related in raw.get(RELATED, {}).items() if related is MISSING]
+    return [replace(record, blocked="; ".join(missing)) if missing and not record.error else record]
+
+
+#: a related record a lookup names but Zoho does not have (see ``ZohoProvider._with_related``)
+MISSING: dict[str, Any] = {}
+
+
+def _lookup_id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return None if _empty(value) else str(value)
 
 
 def _external_key(spec: Spec) -> bool:
@@ -337,15 +366,6 @@ def _result(change: Change, answer: WriteResult) -> Result:
     return Result(change.address, change.action, False, answer.code or "error", f"{answer.message}{detail}".strip())
 
 
-def _aware(when: datetime) -> datetime:
-    """A stored time without a zone is taken as UTC (what ``_utcnow`` writes)."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
-def _full_key(kind: str) -> str:
-    return f"{kind}@full"
-
-
 # ---------------------------------------------------------------------- notifications
 
 ChannelVerb = Literal["enabled", "renewed", "unchanged", "disabled", "failed"]
@@ -373,7 +393,7 @@ async def reconcile_channels(
     expiry: datetime,
     *,
     renew_within: timedelta = timedelta(hours=12),
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
 ) -> list[ChannelAction]:
     """Make Zoho's notification channels match the configured modules — like a plan+apply.
 

@@ -81,10 +81,18 @@ CHAR = {"name": "date_of_birth", "meta": "C", "length": 10, "scale": 0}
 EMULATOR_COLUMN = {"N": "number", "I": "int", "C": "char"}
 
 
+def _has_mbstring(php: str) -> bool:
+    """core_text (Moodle's, and the harness's stand-in) needs mbstring, as Moodle itself does."""
+    done = subprocess.run([php, "-r", "exit(function_exists('mb_strlen') ? 0 : 1);"], capture_output=True, timeout=30,
+                          check=False)
+    return done.returncode == 0
+
+
 def _php(payload: dict[str, Any]) -> dict[str, Any]:
     php = shutil.which("php")
-    if php is None:
-        reason = "php CLI not installed (apt-get install php-cli php-mbstring)"
+    if php is None or not _has_mbstring(php):
+        reason = ("php CLI not installed" if php is None else "php has no mbstring extension") + \
+            " (apt-get install php-cli php-mbstring)"
         if os.environ.get("MZI_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{reason} (MZI_REQUIRE_SERVICES=1 makes this a failure)")
         pytest.skip(reason)
