@@ -72,6 +72,9 @@ class Engine:
     async def _read_kind(self, spec: Spec, keys: set[str] | None) -> Snapshot:
         if keys is not None and not keys:
             return Snapshot({}, {})
+        parents = _parent_keys(spec, keys)
+        if parents:
+            return await self._read_rows_of(spec, keys or set(), parents)
         desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec, keys))
         return Snapshot(desired, actual)
 
@@ -115,6 +118,15 @@ class Engine:
         everything = await self._target(spec).read(spec)
         actual = {k: r for k, r in everything.items() if spec.parent_of(k) in parents}
         return set(rows) | set(actual), Snapshot(dict(rows), actual)
+
+    async def _read_rows_of(self, spec: Spec, keys: set[str], parents: set[str]) -> Snapshot:
+        """A subform kind targeted by parent (``installment.<registration id>``): every row of
+        those parents on both sides, plus any rows named by their own key. The source reads
+        the parents by id; the target's table is read in full and filtered, as for
+        ``--changed-only`` (it cannot be asked for a parent's rows by key)."""
+        desired, everything = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec))
+        actual = {k: r for k, r in everything.items() if k in keys or spec.parent_of(k) in parents}
+        return Snapshot(desired, actual)
 
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
         kinds = sorted(scope)
@@ -253,9 +265,13 @@ class Engine:
         return sorted(kept + redone, key=lambda c: c.address.key)
 
     async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
-                   *, changed_only: bool = False) -> Plan:
+                   *, changed_only: bool = False, targets_must_exist: bool = True) -> Plan:
         """Read, diff, order. ``changed_only``: per kind, only the records the source changed
-        since the last successful apply (plus its deleted ones), unless a full refresh is due."""
+        since the last successful apply (plus its deleted ones), unless a full refresh is due.
+
+        A target naming a record neither system has is a typo on the command line (an
+        error), but not for the webhook worker (``targets_must_exist=False``): a record
+        created and deleted in Zoho before its event was handled is simply nothing to do."""
         scope = self._scope(targets, kinds)
         if changed_only and not targets:
             kinds_in_scope = sorted(scope)
@@ -265,7 +281,11 @@ class Engine:
         else:
             snapshots = await self._read(scope)
         if targets:
-            self._check_targets_exist(targets, snapshots)
+            for kind, snap in snapshots.items():
+                if _parent_keys(self.specs[kind], scope.get(kind)):  # rows of a parent: the rows found
+                    scope[kind] = (scope[kind] or set()) | set(snap.desired) | set(snap.actual)
+            if targets_must_exist:
+                self._check_targets_exist(targets, snapshots)
         known, retired = await self._known(scope, snapshots)
         held = {r.address: r.blocked for snap in snapshots.values() for r in snap.desired.values() if r.blocked}
         by_kind: dict[str, list[Change]] = {}
@@ -289,11 +309,15 @@ class Engine:
             warnings=warnings,
         )
 
-    @staticmethod
-    def _check_targets_exist(targets: Sequence[Address], snapshots: Mapping[str, Snapshot]) -> None:
-        """A ``--target`` that names a record neither system has is a typo, not "No changes"."""
-        nowhere = [str(a) for a in targets
-                   if a.key not in snapshots[a.kind].desired and a.key not in snapshots[a.kind].actual]
+    def _check_targets_exist(self, targets: Sequence[Address], snapshots: Mapping[str, Snapshot]) -> None:
+        """A ``--target`` that names a record neither system has is a typo, not "No changes"
+        (a subform kind's parent target: when neither system has a row of that parent)."""
+        def found(a: Address) -> bool:
+            snap, spec = snapshots[a.kind], self.specs[a.kind]
+            keys = set(snap.desired) | set(snap.actual)
+            return a.key in keys or (bool(_parent_keys(spec, {a.key})) and any(spec.parent_of(k) == a.key for k in keys))
+
+        nowhere = [str(a) for a in targets if not found(a)]
         if nowhere:
             raise MziError(f"{', '.join(nowhere)}: no such record in Zoho or Moodle; check the kind and the id")
 
@@ -390,6 +414,14 @@ class Engine:
         log([Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
              for c in plan.changes if c.action is Action.BLOCKED])
         return log.in_order(plan.applicable() + [c for c in plan.changes if c.action is Action.BLOCKED])
+
+
+def _parent_keys(spec: Spec, keys: Collection[str] | None) -> set[str]:
+    """The keys of a subform kind's scope that name a parent (all its rows) rather than one row:
+    ``installment.<registration id>`` beside ``installment.<registration id>:<n>``."""
+    if spec.subform is None or not keys:
+        return set()
+    return {k for k in keys if spec.split_key(k) is None}
 
 
 def _hold_rows_of_unread_parents(spec: Spec, changes: list[Change], desired: Mapping[str, Record]) -> list[Change]:
