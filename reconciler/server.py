@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -90,7 +91,9 @@ class WebhookApp:
         self.signals = signals
         self.workers = workers
         self.metrics = Metrics(self._stats)
-        self.tasks: list[asyncio.Task[None]] = []
+        self.thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
 
     def _stats(self) -> QueueStats | None:
         try:
@@ -113,11 +116,26 @@ class WebhookApp:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        self.tasks = [asyncio.create_task(self._worker(n)) for n in range(self.workers)]
+        if self.workers:
+            self.thread = threading.Thread(target=self._run_workers, name="mzi-workers", daemon=True)
+            self.thread.start()
+            await asyncio.to_thread(self._ready.wait, 30)
         try:
             yield
         finally:
-            await self.stop()
+            await asyncio.to_thread(self.stop)
+
+    def _run_workers(self) -> None:
+        """The workers' own thread and event loop: a reconcile's work (and, on the sandbox, the
+        emulators it calls in-process) never holds up the loop that acknowledges webhooks."""
+        async def main() -> None:
+            self.signals = Signals()
+            self._loop = asyncio.get_running_loop()
+            self._ready.set()
+            tasks = [asyncio.create_task(self._worker(n)) for n in range(self.workers)]
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run(main())
 
     async def _worker(self, number: int) -> None:
         """One worker, restarted after an unexpected failure (logged) until the server stops."""
@@ -128,16 +146,22 @@ class WebhookApp:
                 log.error("worker %d stopped: %s; restarting in 5 s", number, exc)
                 await asyncio.sleep(5)
 
-    async def stop(self, grace: float = 20.0) -> None:
-        """Stop taking work; reconciles in flight finish their batches (up to ``grace`` seconds)."""
-        self.signals.stopping.set()
-        self.signals.gate.interrupt()
-        if self.tasks:
-            _, late = await asyncio.wait(self.tasks, timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
-        self.tasks = []
+    def _in_workers(self, action: Callable[[], object]) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile
+                self._loop.call_soon_threadsafe(action)
+
+    def stop(self, grace: float = 20.0) -> None:
+        """Stop taking work; reconciles in flight finish their batches (up to ``grace`` seconds),
+        then their rows go back to the queue (the workers' ``finally``)."""
+        def stopping() -> None:
+            self.signals.stopping.set()
+            self.signals.gate.interrupt()
+
+        self._in_workers(stopping)
+        if self.thread is not None:
+            self.thread.join(grace)
+            self.thread = None
 
     async def _http_error(self, request: Request, exc: HTTPException) -> Response:
         return _error(exc.status_code, "not_found" if exc.status_code == 404 else "method_not_allowed"
@@ -199,7 +223,7 @@ class WebhookApp:
             self.metrics.duplicates.labels(event.source).inc()
             return JSONResponse({"status": "duplicate", "event_id": event.event_id}, status_code=200)
         self.metrics.accepted.labels(event.source).inc()
-        self.signals.wake.set()
+        self._in_workers(self.signals.wake.set)
         return JSONResponse({"status": "accepted", "event_id": event.event_id,
                              "targets": [str(t) for t in event.targets]}, status_code=202)
 
@@ -236,7 +260,12 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     """Run until SIGINT/SIGTERM: uvicorn stops accepting, the workers finish their batches."""
     import uvicorn
 
+    import sys
+
     webhook = build(config, workers=workers)
+    # the workers' thread computes plans (and, on the sandbox, runs both emulators): hand the
+    # interpreter back to the acknowledging thread often, so webhooks are answered promptly
+    sys.setswitchinterval(0.0005)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         uvicorn.run(webhook.app(), host=host, port=port, log_level="info", access_log=False,
