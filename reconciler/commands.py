@@ -192,7 +192,8 @@ async def check_binding(ws: Workspace, saved: Plan) -> None:
 def usage(ws: Workspace) -> dict[str, dict[str, int]]:
     """API usage of this run per system (calls, Zoho credits, retries) — recorded with each run."""
     totals = {name: p.usage() for name, p in ws.providers.items() if hasattr(p, "usage")}
-    return {name: {k: v - ws.usage_base.get(name, {}).get(k, 0) for k, v in numbers.items()}
+    base: dict[str, dict[str, int]] = getattr(ws, "usage_base", {})  # a workspace that never started a run: all of it
+    return {name: {k: v - base.get(name, {}).get(k, 0) for k, v in numbers.items()}
             for name, numbers in totals.items()}
 
 
