@@ -412,7 +412,7 @@ def _forget_watermarks(config: Config) -> None:
     kept, they would make `plan --changed-only` answer "No changes." after a reset."""
     from .state import StateStore
 
-    store = StateStore(config.state_db)
+    store = StateStore(config.state_location)
     try:
         store.clear_watermarks()
     finally:
@@ -486,6 +486,113 @@ def zoho_watch(ctx: click.Context, notify_url: str | None) -> None:
         sys.exit(1)
 
 
+# ------------------------------------------------------------------------ serve
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: [serve] host, 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default: [serve] port, 8780).")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Reconciles side by side in this process (default: [serve] workers).")
+@click.pass_context
+@reports_errors
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Receive Zoho and Moodle webhooks; each one queues a targeted reconcile of the records it names."""
+    from .server import describe, serve as run_server
+
+    config = _config(ctx)
+    s = config.serve
+    host, port, workers = host or s.host, port or s.port, workers or s.workers
+    config.serve.secret()  # refuse to start unverifiable
+    click.echo(describe(config, host, port, workers), err=True)
+    run_server(config, host, port, workers)
+
+
+def _queue(ctx: click.Context) -> Any:
+    from .queue import EventQueue
+    from .state import StateStore
+    from .worker import policy_of
+
+    config = _config(ctx)
+    return EventQueue(StateStore(config.state_location), policy_of(config))
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+@main.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(["pending", "running", "failed", "dead", "done"]),
+              help="Only targets in this state (default: all but done).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@reports_errors
+def events(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """The webhook queue: what waits, retries or was given up on (dead letters)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import time
+
+    queue = _queue(ctx)
+    items = queue.items(status, limit)
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in items], indent=2))
+        return
+    if not items:
+        click.echo("No queued targets" + (f" with status {status}." if status else "."))
+        return
+    now = time.time()
+    click.echo(f"{'target':<44} {'status':<8} {'tries':>5} {'events':>6} {'waiting':>8}  last error / last event")
+    for i in items:
+        note = i.last_error or i.last_event
+        click.echo(f"{i.target:<44} {i.status:<8} {i.attempts:>5} {i.events:>6} {_age(now - i.enqueued):>8}  {note[:100]}")
+
+
+@events.command("retry")
+@click.argument("ident", required=False, metavar="TARGET|EVENT_ID")
+@click.option("--all-dead", is_flag=True, help="Every dead letter.")
+@click.pass_context
+@reports_errors
+def events_retry(ctx: click.Context, ident: str | None, all_dead: bool) -> None:
+    """Queue a failed or dead target again now (by its address, or the id of its last event)."""
+    if bool(ident) == all_dead:
+        raise MziError("name one target (e.g. student.5847596000000100059) or event id, or pass --all-dead")
+    queue = _queue(ctx)
+    if all_dead:
+        click.echo(f"{queue.retry_dead()} dead letter(s) queued again.")
+        return
+    if not queue.retry(ident):
+        raise MziError(f"{ident}: no failed or dead target has this address or last event id (see mzi events)")
+    click.echo(f"{ident} queued again.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@reports_errors
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Last runs, queue depth, oldest pending age and dead letters: is mzi keeping up?"""
+    queue = _queue(ctx)
+    stats = queue.stats()
+    runs = queue.store.runs(5)
+    if as_json:
+        click.echo(json.dumps({"queue": stats.__dict__ | {"depth": stats.depth},
+                               "runs": [r.__dict__ for r in runs]}, indent=2))
+        return
+    click.echo(f"Queue: {stats.depth} to reconcile ({stats.pending} pending, {stats.running} running, "
+               f"{stats.failed} retrying); oldest waiting {_age(stats.oldest_pending_seconds)}; "
+               f"{stats.dead} dead letter(s)" + (" — see mzi events --status dead" if stats.dead else "") + ".")
+    click.echo("Last runs:" if runs else "No runs yet.")
+    for r in runs:
+        targets = ", ".join(r.targets[:3]) + (f" and {len(r.targets) - 3} more" if len(r.targets) > 3 else "")
+        click.echo(f"  {r.id:>5}  {r.finished or '-':<25} {r.command:<6} {_run_status(r)}"
+                   + (f"  [{targets}]" if targets else ""))
+
+
 # ------------------------------------------------------------------------ state
 @main.group()
 def state() -> None:
@@ -501,7 +608,7 @@ def state_runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent plan/apply runs."""
     from .state import StateStore
 
-    store = StateStore(_config(ctx).state_db)
+    store = StateStore(_config(ctx).state_location)
     runs = store.runs(limit)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in runs], indent=2))
@@ -533,7 +640,7 @@ def state_unlock(ctx: click.Context) -> None:
     """Clear the record of who holds the apply lock (the lock itself dies with its holder)."""
     from .state import StateStore
 
-    store = StateStore(_config(ctx).state_db)
+    store = StateStore(_config(ctx).state_location)
     click.echo("Lock record cleared." if store.force_unlock() else "No lock record was left.")
 
 

@@ -66,6 +66,26 @@ class Workspace:
     sandbox: "Sandbox | None" = None
     #: what went wrong beside the run (the status report to Moodle): the CLI prints each as a ``Warning:``
     warnings: list[str] = field(default_factory=list)
+    #: how long a passed preflight holds for this workspace (seconds; 0: check every run). A
+    #: command runs once; ``mzi serve`` keeps a workspace per worker and re-checks every few minutes
+    preflight_ttl: float = 0.0
+    _preflight_passed: float | None = None
+    #: API usage when the current run started: a workspace that lives for many runs (a
+    #: ``mzi serve`` worker) records each run's own cost, not the total since it opened
+    usage_base: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def start_run(self) -> None:
+        self.usage_base = {name: dict(p.usage()) for name, p in self.providers.items() if hasattr(p, "usage")}
+
+    async def preflight(self) -> None:
+        """The spec-fits-the-systems check, skipped while a passed one is fresh."""
+        import time
+
+        now = time.monotonic()
+        if self._preflight_passed is not None and now - self._preflight_passed < self.preflight_ttl:
+            return
+        await preflight.check(self)
+        self._preflight_passed = now
 
     @property
     def engine(self) -> Engine:
@@ -131,7 +151,7 @@ async def workspace(config_path: Path | None = None, *, config: Config | None = 
     specs = withdrawal_policy(load_specs(config.specs_dir), config.moodle.withdrawn_enrolment)
     uses_sandbox = "sandbox" in (config.zoho.backend, config.moodle.backend)
     sandbox = open_sandbox(config) if uses_sandbox else None
-    state = StateStore(config.state_db)
+    state = StateStore(config.state_location)
     providers = build_providers(config, state, sandbox)
     try:
         yield Workspace(config, specs, state, providers, sandbox)
@@ -176,8 +196,11 @@ async def check_binding(ws: Workspace, saved: Plan) -> None:
 
 
 def usage(ws: Workspace) -> dict[str, dict[str, int]]:
-    """API usage so far per system (calls, Zoho credits, retries) — recorded with each run."""
-    return {name: p.usage() for name, p in ws.providers.items() if hasattr(p, "usage")}
+    """API usage of this run per system (calls, Zoho credits, retries) — recorded with each run."""
+    totals = {name: p.usage() for name, p in ws.providers.items() if hasattr(p, "usage")}
+    base: dict[str, dict[str, int]] = getattr(ws, "usage_base", {})  # a workspace that never started a run: all of it
+    return {name: {k: v - base.get(name, {}).get(k, 0) for k, v in numbers.items()}
+            for name, numbers in totals.items()}
 
 
 def _summary(the_plan: Plan, ws: Workspace) -> dict[str, Any]:
@@ -234,7 +257,8 @@ def _read_only_watermarks(ws: Workspace) -> Iterator[None]:
 async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = (),
                *, changed_only: bool = False) -> Outcome:
     started = _started()
-    await preflight.check(ws)
+    ws.start_run()
+    await ws.preflight()
     with _read_only_watermarks(ws):
         result = await _bound(ws, await ws.engine.plan(list(targets) or None, list(kinds) or None,
                                                        changed_only=changed_only))
@@ -262,6 +286,7 @@ async def apply(
     confirm: Any = None,
     changed_only: bool = False,
     gate: Gate | None = None,
+    targets_must_exist: bool = True,
 ) -> Outcome:
     """Plan (or take a saved plan), confirm, and apply under the apply lock.
 
@@ -269,16 +294,27 @@ async def apply(
     cancels (the interactive prompt lives in the CLI, not here). The run is logged ahead
     of the writes, batch by batch; ``gate`` is how the caller stops it (Ctrl-C): the
     batches in flight finish, and the run is recorded ``interrupted``.
+
+    A targeted apply (``--target``, and the webhook worker, which calls exactly this)
+    holds the apply lock shared and each target's address lock: targeted applies of
+    different records run side by side, never two on one record, and never during a
+    full apply, which holds the apply lock alone. ``targets_must_exist=False``: a target
+    neither system has is nothing to do rather than an error (see ``Engine.plan``).
     """
     started = _started()
+    ws.start_run()
     succeeded = [False]
-    with ws.state.lock("apply", "mzi apply"), _watermarks_kept_only_if(ws, succeeded):
-        await preflight.check(ws)
+    targeted = bool(targets) and saved is None
+    with ws.state.lock("apply", "mzi apply", shared=targeted), \
+            ws.state.address_locks(list(targets) if targeted else []), \
+            _watermarks_kept_only_if(ws, succeeded):
+        await ws.preflight()
         if saved is not None:
             await check_binding(ws, saved)
             the_plan = saved
         else:
-            the_plan = await _bound(ws, await ws.engine.plan(list(targets) or None, changed_only=changed_only))
+            the_plan = await _bound(ws, await ws.engine.plan(list(targets) or None, changed_only=changed_only,
+                                                             targets_must_exist=targets_must_exist))
         if not the_plan.applicable():
             # blocked records wait for their parents (a later run, or the next full read);
             # only unreadable ones make the run fail and keep the watermark for a re-read

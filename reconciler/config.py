@@ -140,6 +140,36 @@ class SandboxSettings(_Section):
     moodle_port: int = Field(8702, ge=1, le=65535)
 
 
+class ServeSettings(_Section):
+    """``mzi serve``: where it listens, how it verifies webhooks, how its queue retries."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8780, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=64, description="reconciles running side by side in this process")
+    secret_env: str = Field("MZI_WEBHOOK_SECRET", description="HMAC-SHA256 key of signed webhooks (Zoho, Moodle)")
+    token_env: str = Field("MZI_WEBHOOK_TOKEN", description="static token Zoho workflow webhooks may send instead")
+    max_body_bytes: int = Field(65_536, ge=1024, le=10_485_760)
+    replay_window_seconds: int = Field(300, ge=10, le=86_400, description="a signed Moodle event older than this is refused")
+    debounce_seconds: float = Field(2.0, ge=0, le=3600, description="wait this long after an address's last event")
+    max_delay_seconds: float = Field(30.0, ge=0, le=86_400, description="but never longer than this after its first")
+    batch_size: int = Field(20, ge=1, le=500, description="addresses one targeted apply reconciles at most")
+    max_attempts: int = Field(8, ge=1, le=100, description="failed reconciles of an address before it is a dead letter")
+    retry_base_seconds: float = Field(5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(900.0, gt=0, le=86_400)
+    reclaim_after_seconds: float = Field(60.0, gt=0, le=86_400,
+                                         description="work claimed by a process that stopped is taken back after this")
+    keep_events_days: float = Field(30.0, gt=0, description="how long the event log keeps accepted events")
+    poll_seconds: float = Field(1.0, gt=0, le=60, description="how often an idle worker looks at the shared queue")
+
+    def secret(self) -> str:
+        """The webhook HMAC key; mzi serve refuses to start without one (an empty key proves nothing)."""
+        return _require_env(self.secret_env, "serve", what="mzi serve verifies webhooks with it")
+
+    def static_token(self) -> str:
+        """The static token of Zoho workflow webhooks ('' when unset: only signatures are accepted)."""
+        return os.environ.get(self.token_env, "").strip()
+
+
 class SafetySettings(_Section):
     max_delete_fraction: float = Field(0.2, ge=0, le=1)
     max_delete_floor: int = Field(10, ge=0, description="deletes always allowed up to this many per kind")
@@ -151,6 +181,8 @@ CONFIG_ENV = "MZI_CONFIG"
 
 class Config(_Section):
     state_dir: Path = Path("state")
+    state_url: str = Field("", description="postgresql://… to keep the state (run log, lock, watermarks, webhook "
+                                           "queue) in PostgreSQL instead of state_dir/mzi.sqlite")
     specs_dir: Path | None = None
     allow_mixed_backends: bool = Field(
         False, description="allow one system on the sandbox and the other live (a test site is a real use)")
@@ -158,6 +190,7 @@ class Config(_Section):
     moodle: MoodleSettings = MoodleSettings()
     sandbox: SandboxSettings = SandboxSettings()
     safety: SafetySettings = SafetySettings()
+    serve: ServeSettings = ServeSettings()
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -184,10 +217,25 @@ class Config(_Section):
     def state_db(self) -> Path:
         return self.state_dir / "mzi.sqlite"
 
+    @property
+    def state_location(self) -> Path | str:
+        """Where the state store is: ``state_url`` (PostgreSQL) when set, else the SQLite file."""
+        return self.state_url or self.state_db
 
-def _require_env(name: str, system: str) -> str:
+    @field_validator("state_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("state_url must be a PostgreSQL URL (postgresql://user@host:5432/dbname); "
+                             "leave it out to keep the state in SQLite under state_dir")
+        return value
+
+
+def _require_env(name: str, system: str, what: str = "") -> str:
     value = os.environ.get(name, "").strip()
     if not value:
+        if what:
+            raise ConfigError(f"environment variable {name} is not set ([{system}]: {what})")
         raise ConfigError(f"{system} backend is 'live' but environment variable {name} is not set")
     return value
 

@@ -73,6 +73,9 @@ class Engine:
     async def _read_kind(self, spec: Spec, keys: set[str] | None) -> Snapshot:
         if keys is not None and not keys:
             return Snapshot({}, {})
+        parents = _parent_keys(spec, keys)
+        if parents:
+            return await self._read_rows_of(spec, keys or set(), parents)
         desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec, keys))
         return Snapshot(desired, actual)
 
@@ -116,6 +119,15 @@ class Engine:
         everything = await self._target(spec).read(spec)
         actual = {k: r for k, r in everything.items() if spec.parent_of(k) in parents}
         return set(rows) | set(actual), Snapshot(dict(rows), actual)
+
+    async def _read_rows_of(self, spec: Spec, keys: set[str], parents: set[str]) -> Snapshot:
+        """A subform kind targeted by parent (``installment.<registration id>``): every row of
+        those parents on both sides, plus any rows named by their own key. The source reads
+        the parents by id; the target's table is read in full and filtered, as for
+        ``--changed-only`` (it cannot be asked for a parent's rows by key)."""
+        desired, everything = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec))
+        actual = {k: r for k, r in everything.items() if k in keys or spec.parent_of(k) in parents}
+        return Snapshot(desired, actual)
 
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
         kinds = sorted(scope)
@@ -254,11 +266,14 @@ class Engine:
         return sorted(kept + redone, key=lambda c: c.address.key)
 
     async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
-                   *, changed_only: bool = False, follow_up: bool = False) -> Plan:
+                   *, changed_only: bool = False, targets_must_exist: bool = True) -> Plan:
         """Read, diff, order. ``changed_only``: per kind, only the records the source changed
         since the last successful apply (plus its deleted ones), unless a full refresh is due.
-        ``follow_up``: the targets are records an apply just wrote (:meth:`follow_up`), which
-        another kind may not have yet — not a typo to refuse."""
+
+        A target naming a record neither system has is a typo on the command line (an
+        error), but not for the webhook worker or a follow-up (``targets_must_exist=False``):
+        a record created and deleted in Zoho before its event was handled, or one an apply
+        just wrote that another kind does not have yet, is simply nothing to do."""
         scope = self._scope(targets, kinds)
         if changed_only and not targets:
             kinds_in_scope = sorted(scope)
@@ -267,8 +282,12 @@ class Engine:
             snapshots = {k: snap for k, (_, snap) in zip(kinds_in_scope, pairs)}
         else:
             snapshots = await self._read(scope)
-        if targets and not follow_up:
-            self._check_targets_exist(targets, snapshots)
+        if targets:
+            for kind, snap in snapshots.items():
+                if _parent_keys(self.specs[kind], scope.get(kind)):  # rows of a parent: the rows found
+                    scope[kind] = (scope[kind] or set()) | set(snap.desired) | set(snap.actual)
+            if targets_must_exist:
+                self._check_targets_exist(targets, snapshots)
         known, retired = await self._known(scope, snapshots)
         held = {r.address: r.blocked for snap in snapshots.values() for r in snap.desired.values() if r.blocked}
         by_kind: dict[str, list[Change]] = {}
@@ -292,11 +311,15 @@ class Engine:
             warnings=warnings,
         )
 
-    @staticmethod
-    def _check_targets_exist(targets: Sequence[Address], snapshots: Mapping[str, Snapshot]) -> None:
-        """A ``--target`` that names a record neither system has is a typo, not "No changes"."""
-        nowhere = [str(a) for a in targets
-                   if a.key not in snapshots[a.kind].desired and a.key not in snapshots[a.kind].actual]
+    def _check_targets_exist(self, targets: Sequence[Address], snapshots: Mapping[str, Snapshot]) -> None:
+        """A ``--target`` that names a record neither system has is a typo, not "No changes"
+        (a subform kind's parent target: when neither system has a row of that parent)."""
+        def found(a: Address) -> bool:
+            snap, spec = snapshots[a.kind], self.specs[a.kind]
+            keys = set(snap.desired) | set(snap.actual)
+            return a.key in keys or (bool(_parent_keys(spec, {a.key})) and any(spec.parent_of(k) == a.key for k in keys))
+
+        nowhere = [str(a) for a in targets if not found(a)]
         if nowhere:
             raise MziError(f"{', '.join(nowhere)}: no such record in Zoho or Moodle; check the kind and the id")
 
@@ -306,7 +329,7 @@ class Engine:
         targets = follow_up_targets(self.specs, plan.applicable(), results)
         if not targets:
             return None
-        return await self.plan(targets, follow_up=True)
+        return await self.plan(targets, targets_must_exist=False)
 
     # ---------------------------------------------------------------- applying
     async def check_stale(self, plan: Plan) -> None:
@@ -401,6 +424,14 @@ class Engine:
         log([Result(c.address, c.action, False, "error" if c.unreadable else "blocked", c.reason)
              for c in plan.changes if c.action is Action.BLOCKED])
         return log.in_order(plan.applicable() + [c for c in plan.changes if c.action is Action.BLOCKED])
+
+
+def _parent_keys(spec: Spec, keys: Collection[str] | None) -> set[str]:
+    """The keys of a subform kind's scope that name a parent (all its rows) rather than one row:
+    ``installment.<registration id>`` beside ``installment.<registration id>:<n>``."""
+    if spec.subform is None or not keys:
+        return set()
+    return {k for k in keys if spec.split_key(k) is None}
 
 
 def _hold_rows_of_unread_parents(spec: Spec, changes: list[Change], desired: Mapping[str, Record]) -> list[Change]:

@@ -117,7 +117,9 @@ async def report_to_moodle(ws: "Workspace", command: str, plan: Plan, run_id: in
     else:
         rows = apply_statuses(plan, ws.state.results(run_id), scope, run_id, status, finished)
     warning = await _push(ws, [asdict(r) for r in rows])
-    extra: dict[str, Any] = {"api": {n: p.usage() for n, p in ws.providers.items() if hasattr(p, "usage")}}
+    from .commands import usage
+
+    extra: dict[str, Any] = {"api": usage(ws)}
     if warning is not None:
         extra[SUMMARY_KEY] = warning
         ws.warnings.append(warning)

@@ -1,4 +1,7 @@
-"""The state store: run log, apply lock, read watermarks — SQLite under ``state/``.
+"""The state store: run log, apply lock, read watermarks, the webhook queue.
+
+SQLite under ``state/`` by default, or a PostgreSQL schema (``state_url``) when several
+``mzi serve`` processes share one queue; ``statedb.py`` hides the difference.
 
 Like ``terraform.tfstate``, but mzi keeps no copy of either system's data: both are
 read fresh every run (level-triggered). What it keeps is operational: what ran, what it
@@ -13,18 +16,20 @@ while the lock is free belongs to a dead process — :meth:`StateStore.reap_inte
 marks it ``interrupted``, and its results say exactly which writes landed. A plan is
 recorded in one go (it writes nothing).
 
-The apply lock is an ``flock`` the kernel drops when its holder dies, so a crash never
-wedges the next apply; a row records who holds it, for the message a second apply prints.
+The apply lock dies with its holder (an ``flock`` the kernel drops; a PostgreSQL advisory
+lock the server drops with the connection), so a crash never wedges the next apply; a row
+records who holds it, for the message a second apply prints. A full apply takes it
+exclusively; a targeted apply (``--target``, the webhook worker) takes it shared plus one
+lock per address, so webhooks for different records reconcile side by side but never
+during a full apply, and never two at once for one address.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -33,48 +38,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import LockHeld, StateError
-from .model import Result
+from .model import Address, Result
+from .statedb import Database, SqliteDatabase, open_database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    started TEXT NOT NULL,
-    finished TEXT NOT NULL,
-    command TEXT NOT NULL,
-    targets TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    error TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT '',
-    host TEXT NOT NULL DEFAULT '',
-    pid INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS run_results (
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    address TEXT NOT NULL,
-    action TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS run_results_address ON run_results(address);
-CREATE TABLE IF NOT EXISTS locks (
-    name TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    acquired TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS watermarks (
-    kind TEXT PRIMARY KEY,
-    at TEXT NOT NULL
-);
-"""
-
-
-#: columns added after the first release, for stores created before them
-_ADDED_RUN_COLUMNS = {"status": "TEXT NOT NULL DEFAULT ''", "host": "TEXT NOT NULL DEFAULT ''",
-                      "pid": "INTEGER NOT NULL DEFAULT 0"}
 RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
 _RUN_COLUMNS = ("id, started, finished, command, targets, summary, ok, error, status, "
                 "(SELECT COUNT(*) FROM run_results r WHERE r.run_id = runs.id AND r.ok = 1)")
@@ -106,130 +72,139 @@ class Run:
                    status, int(row[9]))
 
 
-def _try_flock(handle: IO[bytes], attempts: int = 3) -> bool:
-    """Take the flock without waiting for a holder — but a few short tries, so a plan that
-    looks at the lock for a moment (to find dead runs) never fails an apply that starts."""
-    for attempt in range(attempts):
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if attempt + 1 < attempts:
-                time.sleep(0.05)
-    return False
+def address_lock_name(address: Address | str) -> str:
+    return f"address:{address}"
 
 
 class StateStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-            self._migrate()
-        except (OSError, sqlite3.Error) as exc:
-            raise StateError(f"cannot open the state store {path}: {exc}") from exc
-
-    def _migrate(self) -> None:
-        with self._transaction() as db:
-            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            for name, ddl in _ADDED_RUN_COLUMNS.items():
-                if name not in have:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {ddl}")
+    def __init__(self, location: Path | str) -> None:
+        """Open (creating or migrating) the store at a path (SQLite) or a ``postgresql://`` URL."""
+        self.db: Database = open_database(location)
+        self.path = location if isinstance(location, Path) else Path(str(location))
+        self.location = self.db.location
 
     def close(self) -> None:
-        self._db.close()
+        self.db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self) -> Any:
+        return self.db.transaction()
+
+    def ping(self) -> None:
+        """Raise :class:`StateError` unless the database answers (``mzi serve``'s readiness)."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self.db.execute("SELECT 1").fetchone()
+        except Exception as exc:  # noqa: BLE001 - any driver failure means "not ready"; it is reported, not hidden
+            raise StateError(f"the state store {self.location} does not answer: {exc}") from exc
 
     # ------------------------------------------------------------------ lock
     @contextmanager
-    def lock(self, name: str = "apply", holder: str = "mzi apply") -> Iterator[None]:
+    def lock(self, name: str = "apply", holder: str = "mzi apply", *, shared: bool = False) -> Iterator[None]:
         """Hold the named lock for the duration; a second holder fails fast, naming the first.
 
-        The lock itself is an ``flock`` on ``<state>/<name>.lock``: the kernel releases it
-        when the holder dies however it dies (SIGKILL, OOM, a container torn down), so a
-        crash never wedges the next apply. The row in ``locks`` only says who holds it.
+        Exclusive by default (a full apply); ``shared`` lets several targeted applies hold it
+        at once while still keeping any exclusive holder out. The lock dies with its holder
+        however it dies (SIGKILL, OOM, a container torn down), so a crash never wedges the
+        next apply. The row in ``locks`` only says who holds it exclusively.
         """
-        handle = self._lock_file(name)
-        if not _try_flock(handle):
-            handle.close()
-            raise LockHeld(self._held_message(name))
+        token = self._take(name, shared)
+        if token is None:
+            raise LockHeld(self._held_message(name, shared))
         me = (socket.gethostname(), os.getpid())
         # release in layers, so a failing DELETE still unlocks and closes the file
         with ExitStack() as release:
-            release.callback(handle.close)
-            release.callback(fcntl.flock, handle, fcntl.LOCK_UN)
-            release.callback(self._forget_holder, name, *me)
-            with self._transaction() as db:
-                db.execute("INSERT OR REPLACE INTO locks(name, holder, host, pid, acquired) VALUES (?, ?, ?, ?, ?)",
-                           (name, holder, me[0], me[1], _now()))
+            release.callback(self.db.unlock, token)
+            if not shared:
+                release.callback(self._forget_holder, name, *me)
+                with self._transaction():
+                    self.db.execute("INSERT INTO locks(name, holder, host, pid, acquired) VALUES (?, ?, ?, ?, ?) "
+                                    "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, host = excluded.host, "
+                                    "pid = excluded.pid, acquired = excluded.acquired",
+                                    (name, holder, me[0], me[1], _now()))
+            yield
+
+    def _take(self, name: str, shared: bool = False, attempts: int = 3) -> Any:
+        if isinstance(self.db, SqliteDatabase):
+            return self.db.try_lock(name, shared, handle=self._lock_file(name), attempts=attempts)
+        return self.db.try_lock(name, shared)
+
+    @contextmanager
+    def address_locks(self, addresses: Sequence[Address]) -> Iterator[None]:
+        """Hold one lock per address (in a stable order, so two holders never deadlock);
+        fail fast with :class:`LockHeld` when another process is reconciling one of them."""
+        with ExitStack() as release:
+            for address in sorted(set(addresses)):
+                token = self._take(address_lock_name(address), attempts=1)
+                if token is None:
+                    raise LockHeld(f"{address} is being reconciled by another mzi process (mzi serve, or an apply "
+                                   "--target); try again in a moment")
+                release.callback(self.db.unlock, token)
             yield
 
     def _forget_holder(self, name: str, host: str, pid: int) -> None:
         try:
-            self._db.execute("DELETE FROM locks WHERE name = ? AND host = ? AND pid = ?", (name, host, pid))
-        except sqlite3.Error as exc:
+            self.db.execute("DELETE FROM locks WHERE name = ? AND host = ? AND pid = ?", (name, host, pid))
+        except (sqlite3.Error, StateError, OSError) as exc:
             raise StateError(f"the {name} lock is released, but its record could not be cleared ({exc}); "
                              "it is harmless, and `mzi state unlock` removes it") from exc
+        except Exception as exc:  # noqa: BLE001 - the PostgreSQL driver's errors, named the same way
+            if type(exc).__module__.startswith("psycopg"):
+                raise StateError(f"the {name} lock is released, but its record could not be cleared ({exc}); "
+                                 "it is harmless, and `mzi state unlock` removes it") from exc
+            raise
 
     def lock_free(self, name: str = "apply") -> bool:
         """Whether nobody holds the named lock right now (taken and dropped at once to find out)."""
-        handle = self._lock_file(name)
-        try:
-            if not _try_flock(handle, attempts=1):
-                return False
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return True
-        finally:
-            handle.close()
+        token = self._take(name, attempts=1)
+        if token is None:
+            return False
+        self.db.unlock(token)
+        return True
+
+    def address_free(self, address: Address | str) -> bool:
+        """Whether no process holds the lock of ``address`` (taken and dropped at once)."""
+        return self.lock_free(address_lock_name(address))
 
     def _lock_file(self, name: str) -> IO[bytes]:
-        try:
-            return open(self.path.parent / f"{name}.lock", "ab")  # kept open for as long as the lock is held
-        except OSError as exc:
-            raise StateError(f"cannot open the lock file in {self.path.parent}: {exc.strerror}") from exc
+        assert isinstance(self.db, SqliteDatabase)
+        return self.db.lock_file(name)
 
-    def _held_message(self, name: str) -> str:
-        row = self._db.execute("SELECT holder, host, pid, acquired FROM locks WHERE name = ?", (name,)).fetchone()
-        who = f"another {row[0]} (pid {row[2]} on {row[1]}, since {row[3]})" if row else "another mzi process"
+    def _held_message(self, name: str, shared: bool = False) -> str:
+        row = self.db.execute("SELECT holder, host, pid, acquired FROM locks WHERE name = ?", (name,)).fetchone()
+        if row:
+            who = f"another {row[0]} (pid {row[2]} on {row[1]}, since {row[3]})"
+        elif not shared and name == "apply":
+            who = "mzi serve (or an apply --target) reconciling single records"
+        else:
+            who = "another mzi process"
         return f"{who} holds the {name} lock; wait for it to finish (the lock is released when that process ends)."
 
     def force_unlock(self, name: str = "apply") -> bool:
-        return self._db.execute("DELETE FROM locks WHERE name = ?", (name,)).rowcount > 0
+        return self.db.execute("DELETE FROM locks WHERE name = ?", (name,)).rowcount > 0
 
     # ------------------------------------------------------------------ runs
     def begin_run(self, command: str, started: str, targets: list[str], summary: dict[str, Any]) -> int:
         """Record a run as ``running`` before it writes anything; its id for what follows."""
-        with self._transaction() as db:
-            cur = db.execute(
+        with self._transaction():
+            return self.db.insert_id(
                 "INSERT INTO runs(started, finished, command, targets, summary, ok, error, status, host, pid) "
                 "VALUES (?, '', ?, ?, ?, 0, '', ?, ?, ?)",
                 (started, command, json.dumps(targets), json.dumps(summary), RUNNING, socket.gethostname(), os.getpid()),
             )
-        return int(cur.lastrowid or 0)
 
     def record_results(self, run_id: int, results: Sequence[Result]) -> None:
         """Append Results to a run — called per batch, as each one lands."""
         if not results:
             return
-        with self._transaction() as db:
+        with self._transaction():
+            db = self.db
             db.executemany(
                 "INSERT INTO run_results(run_id, address, action, ok, status, error) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, str(r.address), r.action.verb, int(r.ok), r.status, r.error) for r in results],
             )
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any] | None = None, error: str = "") -> None:
-        with self._transaction() as db:
+        with self._transaction():
+            db = self.db
             db.execute("UPDATE runs SET finished = ?, status = ?, ok = ?, error = ? WHERE id = ?",
                        (_now(), status, int(status == OK), error, run_id))
             if summary is not None:
@@ -238,7 +213,8 @@ class StateStore:
     def amend_summary(self, run_id: int, extra: dict[str, Any]) -> None:
         """Merge ``extra`` into a finished run's summary: what happened after it was recorded
         (the status report to Moodle, and the API call that cost)."""
-        with self._transaction() as db:
+        with self._transaction():
+            db = self.db
             row = db.execute("SELECT summary FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is not None:
                 db.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(json.loads(row[0]) | extra), run_id))
@@ -253,7 +229,7 @@ class StateStore:
 
     def runs(self, limit: int = 20) -> list[Run]:
         """Recent runs, newest first; a ``running`` run whose apply is dead shows as interrupted."""
-        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         runs = [Run.from_row(r) for r in rows]
         dead = {r.id for r in self._dead_runs()} if any(r.status == RUNNING for r in runs) else set()
         return [replace(r, status=INTERRUPTED) if r.id in dead else r for r in runs]
@@ -265,7 +241,7 @@ class StateStore:
         it. So a run seen ``running`` *before* the lock is found free has lost its process
         (a run begun after the look is not in the list).
         """
-        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = ? ORDER BY id", (RUNNING,)).fetchall()
+        rows = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = ? ORDER BY id", (RUNNING,)).fetchall()
         if not rows or not self.lock_free(lock):
             return []
         return [Run.from_row(r) for r in rows]
@@ -277,7 +253,8 @@ class StateStore:
         """
         reaped = []
         for run in self._dead_runs(lock):
-            with self._transaction() as db:
+            with self._transaction():
+                db = self.db
                 changed = db.execute(
                     "UPDATE runs SET status = ?, error = ? WHERE id = ? AND status = ?",
                     (INTERRUPTED, "the apply ended without finishing its run (killed, or its machine stopped)",
@@ -288,51 +265,44 @@ class StateStore:
         return reaped
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT address, action, ok, status, error FROM run_results WHERE run_id = ? ORDER BY rowid", (run_id,)
+        rows = self.db.execute(
+            f"SELECT address, action, ok, status, error FROM run_results WHERE run_id = ? ORDER BY {self.db.result_order}",
+            (run_id,)
         ).fetchall()
         return [{"address": a, "action": b, "ok": bool(c), "status": d, "error": e} for a, b, c, d, e in rows]
 
     # ------------------------------------------------------------ watermarks
     def get_watermark(self, kind: str) -> datetime | None:
-        row = self._db.execute("SELECT at FROM watermarks WHERE kind = ?", (kind,)).fetchone()
+        row = self.db.execute("SELECT at FROM watermarks WHERE kind = ?", (kind,)).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
     def watermarks(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT kind, at FROM watermarks").fetchall())
+        return dict(self.db.execute("SELECT kind, at FROM watermarks").fetchall())
 
     def restore_watermarks(self, snapshot: dict[str, str]) -> None:
         """Put the watermarks back as they were: reads of a plan, or of a failed apply,
         must not move the point incremental reads start from."""
-        with self._transaction() as db:
+        with self._transaction():
+            db = self.db
             db.execute("DELETE FROM watermarks")
             db.executemany("INSERT INTO watermarks(kind, at) VALUES (?, ?)", sorted(snapshot.items()))
 
     def set_watermark(self, kind: str, when: datetime) -> None:
-        self._db.execute("INSERT INTO watermarks(kind, at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET at = excluded.at",
+        self.db.execute("INSERT INTO watermarks(kind, at) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET at = excluded.at",
                          (kind, when.isoformat()))
 
     # -------------------------------------------------------- field metadata
-    # Kept apart from SCHEMA and created on first use, so the cache stays one self-contained block.
-    _FIELD_METADATA = """CREATE TABLE IF NOT EXISTS field_metadata (
-        module TEXT PRIMARY KEY,
-        fetched_at TEXT NOT NULL,
-        body TEXT NOT NULL
-    )"""
-
     def field_metadata(self, module: str) -> tuple[datetime, list[dict[str, Any]]] | None:
         """Zoho's field metadata of ``module`` as last fetched, and when; ``None`` if never."""
-        self._db.execute(self._FIELD_METADATA)
-        row = self._db.execute("SELECT fetched_at, body FROM field_metadata WHERE module = ?", (module,)).fetchone()
+        row = self.db.execute("SELECT fetched_at, body FROM field_metadata WHERE module = ?", (module,)).fetchone()
         return (datetime.fromisoformat(row[0]), json.loads(row[1])) if row else None
 
     def set_field_metadata(self, module: str, fields: list[dict[str, Any]], fetched_at: datetime) -> None:
-        self._db.execute(self._FIELD_METADATA)
-        self._db.execute("INSERT INTO field_metadata(module, fetched_at, body) VALUES (?, ?, ?) "
+        self.db.execute("INSERT INTO field_metadata(module, fetched_at, body) VALUES (?, ?, ?) "
                          "ON CONFLICT(module) DO UPDATE SET fetched_at = excluded.fetched_at, body = excluded.body",
                          (module, fetched_at.isoformat(), json.dumps(fields, sort_keys=True)))
 
     def clear_watermarks(self) -> None:
         """Forget every watermark: the next read is a full one (after `mzi sandbox reset`,
         the new school's data has nothing to do with where the old one's reads got to)."""
-        self._db.execute("DELETE FROM watermarks")
+        self.db.execute("DELETE FROM watermarks")

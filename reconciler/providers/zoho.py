@@ -218,12 +218,15 @@ class ZohoProvider:
         return {r.address.key: r for r in records if r.address.key in wanted}
 
     async def _read_rows(self, spec: Spec, wanted: set[str]) -> dict[str, Record]:
-        """Subform rows by key: their parents by id, exploded. Unreadable rows of those
-        parents come along (the engine must not delete a row it could not read)."""
-        parents = {p for p in (spec.parent_of(k) for k in wanted) if p is not None}
+        """Subform rows by key: their parents by id, exploded. A key that is a parent's id
+        alone wants every row of it. Unreadable rows of those parents come along (the
+        engine must not delete a row it could not read)."""
+        whole = {k for k in wanted if spec.split_key(k) is None}
+        parents = whole | {p for p in (spec.parent_of(k) for k in wanted - whole) if p is not None}
         raws = await self.client.get_by_ids(spec.zoho_module, sorted(parents), zoho_fields(spec))
         records = [r for raw in raws if str(raw.get("id")) in parents for r in _records(spec, raw)]
-        return {r.address.key: r for r in records if r.address.key in wanted or r.error}
+        return {r.address.key: r for r in records
+                if r.address.key in wanted or r.error or spec.parent_of(r.address.key) in whole}
 
     def _watermark(self, kind: str) -> datetime | None:
         return marks.since(self.watermarks, kind)

@@ -25,7 +25,10 @@ namespace local_mzi\local;
  *
  * Payload: canonical JSON (keys sorted, unescaped slashes and unicode) of eventname, component,
  * objecttable, objectid, userid, relateduserid, courseid, contextid, timecreated (+ event extras).
- * Signature: hex HMAC-SHA256 of the payload with the shared secret (setting outboxsecret).
+ * Signature: hex HMAC-SHA256 of the payload with the shared secret (setting outboxsecret), kept in
+ * the row. A delivery is signed again with its time: header X-Mzi-Timestamp (unix seconds) and
+ * X-Mzi-Signature = hex HMAC-SHA256 of "<timestamp>.<payload>", so mzi refuses a captured delivery
+ * replayed outside its window.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -64,6 +67,33 @@ class outbox {
      */
     public static function sign(string $payload): string {
         return hash_hmac('sha256', $payload, (string)get_config('local_mzi', 'outboxsecret'));
+    }
+
+    /**
+     * Hex HMAC-SHA256 of "<timestamp>.<payload>": the signature of one delivery (header X-Mzi-Signature).
+     *
+     * @param int $timestamp unix seconds of the delivery (header X-Mzi-Timestamp)
+     * @param string $payload the payload
+     * @return string
+     */
+    public static function sign_delivery(int $timestamp, string $payload): string {
+        return hash_hmac('sha256', $timestamp . '.' . $payload, (string)get_config('local_mzi', 'outboxsecret'));
+    }
+
+    /**
+     * The headers of one delivery of an outbox row, signed with the time of sending.
+     *
+     * @param \stdClass $row the outbox row (id, payload)
+     * @param int $timestamp unix seconds of the delivery
+     * @return string[]
+     */
+    public static function delivery_headers(\stdClass $row, int $timestamp): array {
+        return [
+            'Content-Type: application/json',
+            'X-Mzi-Timestamp: ' . $timestamp,
+            'X-Mzi-Signature: ' . self::sign_delivery($timestamp, $row->payload),
+            'X-Mzi-Event-Id: moodle-' . $row->id,
+        ];
     }
 
     /**
@@ -225,11 +255,7 @@ class outbox {
         global $CFG;
         require_once($CFG->libdir . '/filelib.php');
         $curl = new \curl();
-        $curl->setHeader([
-            'Content-Type: application/json',
-            'X-Mzi-Signature: ' . $row->signature,
-            'X-Mzi-Event-Id: moodle-' . $row->id,
-        ]);
+        $curl->setHeader(self::delivery_headers($row, time()));
         $body = $curl->post($url, $row->payload, [
             'CURLOPT_CONNECTTIMEOUT' => 5,
             'CURLOPT_TIMEOUT' => 15,

@@ -80,6 +80,15 @@ def record_event(ctx: CallContext, eventname: str, *, objecttable: str, objectid
                      [row[n] for n in names])
 
 
+def delivery(row: Any, secret: str, timestamp: int) -> tuple[dict[str, str], bytes]:
+    """What the plugin's ``outbox::deliver_due`` POSTs for one outbox row (``delivery_headers``):
+    the payload, signed with the time of sending so mzi can refuse a replay."""
+    payload = str(row["payload"])
+    headers = {"Content-Type": "application/json", "X-Mzi-Timestamp": str(timestamp),
+               "X-Mzi-Signature": sign(f"{timestamp}.{payload}", secret), "X-Mzi-Event-Id": f"moodle-{row['id']}"}
+    return headers, payload.encode()
+
+
 def create_users(ctx: CallContext, args: dict[str, Any]) -> list[dict[str, Any]]:
     """``core_user_create_users``: all or nothing, like core (it validates, then inserts)."""
     users = args["users"]
