@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,15 +134,28 @@ def zoho_kinds(specs: Mapping[str, Spec], module: str) -> list[Spec]:
     return [s for s in specs.values() if s.zoho_module == module]
 
 
-def zoho_targets(specs: Mapping[str, Spec], module: str, record_id: str) -> tuple[Target, ...]:
-    """What a change of Zoho record ``record_id`` of ``module`` names, per kind."""
+def zoho_targets(specs: Mapping[str, Spec], module: str, record_id: str,
+                 changed_fields: Collection[str] = ()) -> tuple[Target, ...]:
+    """What a change of Zoho record ``record_id`` of ``module`` names, per kind.
+
+    Kinds read from the module always; a kind that writes into it (a Moodle id carried to
+    Zoho) only when the event says one of its fields changed — an edit there is drift to
+    repair from Moodle, any other edit leaves it as it was, and asking costs calls.
+    """
     targets: list[Target] = []
+    changed = set(changed_fields)
     for spec in sorted(zoho_kinds(specs, module), key=lambda s: s.kind):
+        if spec.source.system != "zoho" and not changed & _zoho_names(spec):
+            continue
         if spec.subform is not None or spec.key.zoho == "id":
             targets.append(Address(spec.kind, record_id))  # a subform kind: every row of this parent
         else:
             targets.append(Lookup(spec.kind, "zoho_id", record_id))
     return tuple(targets)
+
+
+def _zoho_names(spec: Spec) -> set[str]:
+    return {name for f in spec.fields.values() for name in f.zoho_names}
 
 
 def _module(specs: Mapping[str, Spec], data: Mapping[str, Any], path_kind: str | None) -> str:
@@ -187,7 +200,8 @@ def parse_zoho(body: bytes, specs: Mapping[str, Spec], path_kind: str | None = N
     kept = {"event_id": event_id, "event_type": event_type, "module": module, "record_id": record_id,
             "changed_fields": [str(c)[:100] for c in changed][:100] if isinstance(changed, list) else [],
             "timestamp": str(data.get("timestamp", ""))[:40]}
-    return Event(f"zoho:{event_id}", "zoho", event_type, zoho_targets(specs, module, record_id), kept)
+    return Event(f"zoho:{event_id}", "zoho", event_type,
+                 zoho_targets(specs, module, record_id, kept["changed_fields"]), kept)
 
 
 def _notification(data: Mapping[str, Any], specs: Mapping[str, Spec], path_kind: str | None) -> Event:

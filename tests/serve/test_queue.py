@@ -115,7 +115,8 @@ def test_a_notification_names_each_id_and_has_a_stable_event_id() -> None:
 
 @pytest.mark.parametrize(("payload", "targets"), [
     ({"eventname": "\\core\\event\\user_created", "objectid": 42, "relateduserid": 42},
-     ["student_user?moodle_user=42", "teacher_user?moodle_user=42"]),
+     ["student_user?moodle_user=42", "teacher_user?moodle_user=42",
+      "student_link?moodle_user=42", "teacher_link?moodle_user=42"]),
     ({"eventname": "\\core\\event\\user_enrolment_created", "objectid": 5, "relateduserid": 42, "courseid": 7},
      ["enrolment?course_user=7:42", "teacher_enrolment?course=7"]),
     ({"eventname": "\\mod_assign\\event\\submission_graded", "cmid": 3, "relateduserid": 42}, []),
