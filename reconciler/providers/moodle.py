@@ -26,8 +26,9 @@ import httpx
 from ..batches import Batch, Gate, ResultSink, run_batches, settle
 from ..errors import AuthError, TerminalError
 from ..http import RetryingClient, RetryPolicy, Sleep
-from ..mapping import MappingError, moodle_row, record_from_moodle
+from ..mapping import MappingError, moodle_key, moodle_row, record_from_moodle
 from ..model import Action, Change, Record, Result
+from ..schema.xmldb import load_schema
 from ..specs import Spec
 from .moodle_courses import CourseAdapter
 from .moodle_enrolments import EnrolmentAdapter
@@ -258,7 +259,11 @@ class MoodleProvider:
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.read(spec, keys)
         extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
-        rows = await self.paged(function_names(spec.moodle_table)["get"], keys, params=extra)
+        by_key = keys is None or _keyed_like_table(spec)
+        rows = await self.paged(function_names(spec.moodle_table)["get"], keys if by_key else None, params=extra)
+        if not by_key:  # the plugin looks keys up in the table's key column, not in this kind's
+            wanted = {str(k) for k in keys or ()}
+            rows = [row for row in rows if moodle_key(spec, row) in wanted]
         records: dict[str, Record] = {}
         for row in rows:
             if spec.source.system == "zoho" and any(row.get(c) in (None, "") for c in spec.key.columns):
@@ -360,6 +365,10 @@ class MoodleProvider:
     async def push_sync_status(self, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return await self._batched("local_mzi_push_sync_status", "statuses", statuses) if statuses else []
 
+    async def record_request_results(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What became of requests submitted in Moodle (``sent`` + Zoho id, or ``failed`` + reason)."""
+        return await self._batched("local_mzi_record_request_results", "results", results) if results else []
+
     async def course_categories(self, ids: Iterable[int]) -> list[dict[str, Any]]:
         """The course categories with these ids that exist and the token's user can see."""
         wanted = ",".join(str(i) for i in sorted(set(ids)))
@@ -391,6 +400,14 @@ class MoodleProvider:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _keyed_like_table(spec: Spec) -> bool:
+    """Whether ``spec``'s key is its table's key, the column(s) ``local_mzi_get_*`` looks
+    ``keys`` up in. A kind keyed otherwise (``outbound_request`` by ``request_number``: a
+    request made in Moodle has no Zoho id yet) reads the table and picks its rows."""
+    table = load_schema().tables.get(spec.moodle_table)
+    return table is None or tuple(table.key_columns) == spec.key.columns
 
 
 def _raise_envelope(wsfunction: str, body: dict[str, Any]) -> None:
