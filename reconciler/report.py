@@ -172,7 +172,7 @@ def request_outcomes(specs: Mapping[str, Any], results: Sequence[Result]) -> lis
         if result.ok:
             rows[result.address.key] = {"request_number": result.address.key, "zoho_request_id": result.target_id or "",
                                         "status": "sent", "message": ""}
-        elif result.status not in ("blocked", "skipped", "not attempted"):
+        elif result.status not in ("blocked", "skipped"):  # held back, refused before sending, or not attempted
             rows[result.address.key] = {"request_number": result.address.key, "status": "failed",
                                         "message": f"{result.status}: {result.error}".strip(": ")}
     return [rows[k] for k in sorted(rows)]
