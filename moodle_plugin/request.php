@@ -17,9 +17,10 @@
 /**
  * A student submits a request; windowed types are refused outside their window (server-side).
  *
- * The request is stored in local_mzi_requests (origin moodle, status Pending) and the
- * request_submitted event puts it in the outbox; mzi creates it in Zoho and reports back through
- * local_mzi_record_request_results.
+ * The request is stored in local_mzi_requests (origin moodle, status Pending, numbered MDL-<id>;
+ * see \local_mzi\local\requests) and the request_submitted event puts it in the outbox; mzi
+ * creates it in Zoho (Name = the number), links the row to the Zoho record and reports back
+ * through local_mzi_record_request_results.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -29,6 +30,7 @@
 require_once(__DIR__ . '/../../config.php');
 
 use local_mzi\local\request_windows;
+use local_mzi\local\requests;
 
 require_login(null, false);
 $context = context_system::instance();
@@ -43,8 +45,7 @@ $PAGE->set_title(get_string('newrequest', 'local_mzi'));
 $PAGE->set_heading(get_string('newrequest', 'local_mzi'));
 $PAGE->navbar->add(get_string('dashboard', 'local_mzi'), $dashboard);
 
-$students = $DB->get_records('local_mzi_students', ['moodle_user_id' => $USER->id], 'id ASC', '*', 0, 1);
-$student = reset($students);
+$student = requests::student_of((int)$USER->id);
 $output = $PAGE->get_renderer('local_mzi');
 if (!$student) {
     echo $output->header();
@@ -54,14 +55,7 @@ if (!$student) {
 }
 
 // Classes the student enrolled in within the last month may be dropped.
-$classes = [];
-$since = date('Y-m-d', time() - 31 * DAYSECS);
-$sql = "SELECT e.zoho_class_id, e.class_name
-          FROM {local_mzi_enrollments} e
-         WHERE e.zoho_student_id = :zid AND (e.status IS NULL OR e.status <> :withdrawn) AND e.enrollment_date >= :since";
-foreach ($DB->get_records_sql($sql, ['zid' => $student->zoho_student_id, 'withdrawn' => 'Withdrawn', 'since' => $since]) as $e) {
-    $classes[$e->zoho_class_id] = format_string($e->class_name ?? $e->zoho_class_id);
-}
+$classes = array_map('format_string', requests::droppable_classes($student));
 
 $types = request_windows::open_types();
 $form = new \local_mzi\form\request_form($url, ['types' => $types, 'classes' => $classes]);
@@ -73,36 +67,8 @@ if ($data = $form->get_data()) {
     if (!request_windows::is_open($type)) {
         throw new moodle_exception('error:windowclosed', 'local_mzi', $dashboard);
     }
-    $requested = [];
-    if ($type === 'Class Drop') {
-        foreach ((array)($data->classes ?? []) as $zohoclassid) {
-            if (isset($classes[$zohoclassid])) {
-                $requested[] = ['zoho_class_id' => (string)$zohoclassid, 'class_name' => $classes[$zohoclassid]];
-            }
-        }
-    }
-    $now = time();
-    $transaction = $DB->start_delegated_transaction();
-    $requestid = $DB->insert_record('local_mzi_requests', (object)[
-        'zoho_student_id' => $student->zoho_student_id,
-        'request_type' => $type,
-        'status' => 'Pending',
-        'reason' => $data->reason,
-        'request_date' => date('Y-m-d', $now),
-        'requested_classes' => $requested ? json_encode($requested, JSON_UNESCAPED_UNICODE) : null,
-        'academic_email' => $student->academic_email,
-        'moodle_user_id' => $USER->id,
-        'origin' => 'moodle',
-        'timecreated' => $now,
-        'timemodified' => $now,
-    ]);
-    \local_mzi\event\request_submitted::create([
-        'objectid' => $requestid,
-        'context' => $context,
-        'relateduserid' => $USER->id,
-        'other' => ['request_type' => $type],
-    ])->trigger();
-    $transaction->allow_commit();
+    $classids = $type === 'Class Drop' ? (array)($data->classes ?? []) : [];
+    requests::submit($student, (int)$USER->id, $type, (string)$data->reason, $classids);
     redirect($dashboard, get_string('requestsubmitted', 'local_mzi'), null, \core\output\notification::NOTIFY_SUCCESS);
 }
 

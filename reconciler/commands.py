@@ -24,7 +24,7 @@ from .follow_up import MAX_ROUNDS
 from .model import Action, Address, Change, Result
 from .plan import Endpoints, Plan, binding_mismatch
 from .providers.base import Provider
-from .report import report_to_moodle
+from .report import report_requests, report_to_moodle
 from .specs import DeletePolicy, Spec, load_specs
 from .state import FAILED, INTERRUPTED, OK, StateStore
 
@@ -346,6 +346,7 @@ async def apply(
         succeeded[0] = ok  # a blocked record waits for its parent, not for a re-read of everything
         status = INTERRUPTED if gate.interrupted else OK if ok else FAILED
         ws.state.finish_run(run_id, status, _summary(the_plan, ws), "" if ok else _unreadable_error(the_plan))
+        await report_requests(ws, run_id, results)
         await report_to_moodle(ws, "apply", the_plan, run_id, status)
     return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted, follow_ups=follow_ups)
 

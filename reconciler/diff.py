@@ -9,7 +9,9 @@ with arbitrary states. The rules:
   ``compare = false`` fields that ride along (e.g. ``zoho_modified_time``)
 - in actual, not in desired → ``delete`` per the spec's delete policy; a soft delete that
   is already in place is no change
-- a target-owned field is never compared or written: no ping-pong between systems.
+- a target-owned field is never compared or written: no ping-pong between systems; nor
+  is a field the target owns on that row only (``target_owns``: a request submitted in
+  Moodle is Moodle's in what the student wrote).
 - a record that could not be read on either side is ``blocked`` (unreadable): its values
   are unknown, and unknown is never planned as null.
 - a desired record the source read but that cannot be carried over (``Record.blocked``,
@@ -40,7 +42,7 @@ def _delta(spec: Spec, name: str, old: Any, new: Any) -> FieldDelta:
 
 def _deltas(spec: Spec, desired: Record, actual: Record) -> tuple[FieldDelta, ...]:
     deltas = []
-    for name in spec.compared_fields:
+    for name in spec.compared_for(actual.fields):  # less what the target owns on this row
         old, new = actual.fields.get(name), desired.fields.get(name)
         if old != new:
             deltas.append(_delta(spec, name, old, new))

@@ -144,11 +144,19 @@ def unique_checks(upserts: Sequence[tuple[str, str, str]], metadata: Mapping[str
         if not isinstance(fields, dict) or name not in fields:
             continue  # reported by the field checks already
         unique = bool(fields[name].get("unique"))
+        record_name = _record_name(fields[name])
         detail = (f"marked unique ({why})" if unique else
+                  f"the record name, which Zoho takes in duplicate_check_fields unmarked ({why})" if record_name else
                   f"not marked unique, but {why}: Zoho refuses it in duplicate_check_fields; in Zoho set "
                   f"{module} → {name} → 'Do not allow duplicate values'")
-        checks.append(Check(f"zoho: unique {module}.{name}", unique, detail))
+        checks.append(Check(f"zoho: unique {module}.{name}", unique or record_name, detail))
     return checks
+
+
+def _record_name(field: Mapping[str, Any]) -> bool:
+    """The module's record name (``display_field``) typed in, not numbered: Zoho checks it for
+    duplicates of its own accord, so an upsert may name it (a custom module's ``Name``)."""
+    return bool(field.get("display_field")) and field.get("data_type") != "autonumber"
 
 
 # ---------------------------------------------------------------------- Moodle

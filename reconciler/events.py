@@ -291,7 +291,9 @@ MOODLE_EVENTS: dict[str, tuple[MoodleRule, ...]] = {
     # core's user_graded, fired with it, names the grade (with its assignment id)
     "\\mod_assign\\event\\submission_graded": (),
     "\\local_mzi\\event\\request_submitted": (
-        MoodleRule("outbound_request", key=lambda p: p.get("objectid")),
+        # the request's number (``MDL-<row id>``, its Zoho Name and the kind's key); an
+        # older plugin's event carries only the row id, numbered the same way
+        MoodleRule("outbound_request", key=lambda p: p.get("request_number") or f"MDL-{p.get('objectid')}"),
     ),
 }
 

@@ -317,12 +317,20 @@ def moodle_row(spec: Spec, key: str, fields: dict[str, Any], names: tuple[str, .
     return row
 
 
+#: the time of day a date is written at into a Zoho datetime field: noon UTC is the same
+#: calendar day in every zone from UTC−11 to UTC+11, so Zoho answers it (in the org's or
+#: the user's zone) as the day Moodle holds, and the date reads back unchanged
+DATE_AS_DATETIME = "T12:00:00+00:00"
+
+
 def zoho_value(field: FieldSpec, value: Any) -> Any:
     """A normalized value → what a Zoho write carries (reverse-direction kinds)."""
     if value is None:
         return None
     if field.type == "lookup_id":
         return {"id": value}
+    if field.zoho_type == "datetime":
+        return f"{value}{DATE_AS_DATETIME}"
     if field.type == "int":
         return int(value)
     return value

@@ -10,18 +10,22 @@ run), and kinds whose target is not Moodle (the page is about mzi's runs, not Mo
 The report is bookkeeping, never part of the run: it is sent after the run is recorded,
 and a failure to send it only becomes a warning (kept in the run log as ``moodle_report``)
 — the run's own outcome and exit code stand.
+
+An apply also tells Moodle what became of the requests students submitted there
+(:func:`report_requests`, ``local_mzi_record_request_results``): sent, with the Zoho id,
+or failed, with Zoho's reason — so the student and staff see a send that did not land.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import MziError
-from .model import Action, Address
+from .model import Action, Address, Result
 from .plan import Plan
 
 if TYPE_CHECKING:
@@ -34,6 +38,14 @@ PLUGIN_VERSION = 2026120100
 
 #: the run-log summary key under which a failed report is kept
 SUMMARY_KEY = "moodle_report"
+
+REQUESTS_FUNCTION = "local_mzi_record_request_results"
+#: the Moodle table whose rows students submit; a kind carrying them to Zoho reports back
+REQUESTS_TABLE = "local_mzi_requests"
+#: the first local_mzi version whose record_request_results finds a request by its number
+REQUESTS_PLUGIN_VERSION = 2026120300
+#: the run-log summary key under which a failed request report is kept
+REQUESTS_SUMMARY_KEY = "moodle_request_report"
 
 
 @dataclass(frozen=True)
@@ -143,3 +155,57 @@ async def _push(ws: "Workspace", rows: list[dict[str, Any]]) -> str | None:
     shown = "; ".join(f"{a.get('key')}: {a.get('errorcode')}: {a.get('message')}" for a in refused[:3])
     more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
     return f"Moodle refused {len(refused)} of {len(rows)} sync status rows ({shown}{more}); the run itself is unaffected"
+
+
+def request_outcomes(specs: Mapping[str, Any], results: Sequence[Result]) -> list[dict[str, Any]]:
+    """The outcome of each submitted request an apply sent (or failed to send) to Zoho.
+
+    Kinds whose source is Moodle's requests table and whose key is the request number
+    (``outbound_request``): a write that landed is ``sent`` with the Zoho id it got; one
+    Zoho refused, or a batch that failed, is ``failed`` with the reason. A request held
+    back (its student not in Zoho yet) or not attempted is left as it was: it waits.
+    """
+    kinds = {k for k, s in specs.items()
+             if s.source.system == "moodle" and s.source.table == REQUESTS_TABLE and s.target.system == "zoho"}
+    rows: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if result.address.kind not in kinds or result.action is Action.BLOCKED:
+            continue
+        if result.ok:
+            rows[result.address.key] = {"request_number": result.address.key, "zoho_request_id": result.target_id or "",
+                                        "status": "sent", "message": ""}
+        elif result.status not in ("blocked", "skipped"):  # held back, refused before sending, or not attempted
+            rows[result.address.key] = {"request_number": result.address.key, "status": "failed",
+                                        "message": f"{result.status}: {result.error}".strip(": ")}
+    return [rows[k] for k in sorted(rows)]
+
+
+async def report_requests(ws: "Workspace", run_id: int, results: Sequence[Result]) -> str | None:
+    """Send :func:`request_outcomes` to Moodle; ``None`` when taken, else the warning shown.
+
+    Like the sync status, a warning never fails the apply: the Zoho id also reaches the
+    row through the ``request`` kind, and the next apply reports again.
+    """
+    rows = request_outcomes(ws.specs, results)
+    if not rows:
+        return None
+    moodle: Any = ws.providers.get("moodle")
+    warning: str | None = None
+    if moodle is None or not hasattr(moodle, "record_request_results"):
+        warning = "request results were not sent to Moodle: this configuration has no Moodle provider that takes them"
+    else:
+        try:
+            answers = await moodle.record_request_results(rows)
+        except MziError as exc:
+            hint = (f"; local_mzi is probably older than version {REQUESTS_PLUGIN_VERSION}: upgrade it"
+                    if getattr(exc, "errorcode", "") == "invalidparameter" else "")
+            warning = f"request results were not sent to Moodle ({exc}){hint}; the run itself is unaffected"
+        else:
+            refused = [a for a in answers if not a or a.get("status") == "error"]
+            if refused:
+                shown = "; ".join(f"{a.get('key')}: {a.get('errorcode')}: {a.get('message')}" for a in refused[:3] if a)
+                warning = f"Moodle refused {len(refused)} of {len(rows)} request results ({shown}); the run itself is unaffected"
+    if warning is not None:
+        ws.warnings.append(warning)
+        ws.state.amend_summary(run_id, {REQUESTS_SUMMARY_KEY: warning})
+    return warning

@@ -208,6 +208,8 @@ class FieldSpec(_Strict):
     const: str | int | None = Field(None, description="a fixed value, for facts the source implies")
     subform_fields: list[str] | None = Field(None, description="subform columns kept, in Zoho api names")
     through: Through | None = Field(None, description="read `zoho` from the record a lookup of the source points at")
+    zoho_type: Literal["datetime"] | None = Field(
+        None, description="a date field written to a Zoho datetime field: sent as noon UTC of the day")
 
     @model_validator(mode="after")
     def _has_a_source(self) -> "FieldSpec":
@@ -228,6 +230,8 @@ class FieldSpec(_Strict):
         if self.create_only and (self.owner is not None or not self.compare):
             raise ValueError("`create_only` is a field the source sets once and the target owns after: "
                              "leave `owner` and `compare` unset")
+        if self.zoho_type == "datetime" and self.type != "date":
+            raise ValueError("`zoho_type = \"datetime\"` writes a date to a Zoho datetime field: set `type = \"date\"`")
         if self.type in ("lookup_id", "lookup_name") and not self.zoho:
             raise ValueError(f"a {self.type} field needs the Zoho lookup field in `zoho`")
         return self
@@ -257,6 +261,25 @@ class FieldMapper:
     normalize: Callable[[Any], Any]
 
 
+class RowOwnership(_Strict):
+    """Fields the *target* owns on some of its rows: those whose columns hold ``when``'s values.
+
+    One table, two origins: ``local_mzi_requests`` mirrors the requests staff make in Zoho
+    (Zoho owns every field) and holds the ones students submit in Moodle (``origin =
+    moodle``), whose content is Moodle's — ``outbound_request`` carries it to Zoho. On
+    such a row the kind reads these fields but never compares or writes them, and the
+    plugin's upsert keeps them; ``when`` columns are fields of the spec the target owns,
+    so the target's record carries them.
+    """
+
+    when: dict[str, list[str]] = Field(description="target columns and the values that make a row the target's")
+    fields: list[str] = Field(description="fields the target owns on such rows")
+
+    def applies(self, fields: Mapping[str, Any]) -> bool:
+        """Whether a target record with these values is one of the rows (values compare as text)."""
+        return all(("" if fields.get(c) is None else str(fields.get(c))) in values for c, values in self.when.items())
+
+
 class Spec(_Strict):
     """Everything mzi knows about one resource kind."""
 
@@ -274,6 +297,8 @@ class Spec(_Strict):
         "target agree on it, a difference was made on the target side (drift)",
     )
     fields: dict[str, FieldSpec]
+    target_owns: RowOwnership | None = Field(
+        None, description="fields the target owns on some rows (e.g. requests submitted in Moodle)")
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("fields")
@@ -302,6 +327,7 @@ class Spec(_Strict):
             raise ValueError(f"drift_marker {self.drift_marker!r} is not in [fields]")
         self._check_filters()
         self._check_through()
+        self._check_row_ownership()
         return self
 
     def _check_through(self) -> None:
@@ -320,6 +346,25 @@ class Spec(_Strict):
     def related(self) -> dict[str, str]:
         """Lookup api name → related module, for the fields read ``through`` a lookup."""
         return {f.through.lookup: f.through.module for f in self.fields.values() if f.through is not None}
+
+    def _check_row_ownership(self) -> None:
+        """``target_owns`` names fields the kind writes, recognised by columns the target reads."""
+        owns = self.target_owns
+        if owns is None:
+            return
+        if self.target.system != "moodle" or self.target.table is None:
+            raise ValueError("`target_owns` marks rows of a Moodle mirror table: the target must name a `table`")
+        for column in owns.when:
+            field = self.fields.get(column)
+            if field is None or (field.owner or self.source.system) != self.target.system:
+                raise ValueError(f"target_owns.when names {column!r}: it must be a field the target owns "
+                                 f"(`{column} = {{ type = \"string\", owner = \"{self.target.system}\" }}`) so "
+                                 "the target's records carry it")
+        for name in owns.fields:
+            if name not in self.fields:
+                raise ValueError(f"target_owns.fields names {name!r}, which is not in [fields]")
+            if name in self.key.columns:
+                raise ValueError(f"target_owns.fields names the key column {name!r}; a key has no owner but both")
 
     def _check_filters(self) -> None:
         """``only``/``skip`` choose source rows by columns the table has (install.xml)."""
@@ -436,6 +481,14 @@ class Spec(_Strict):
     def compared_fields(self) -> tuple[str, ...]:
         return tuple(n for n in self.managed_fields if self.fields[n].compare and not self.fields[n].create_only)
 
+    def compared_for(self, actual: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """The fields compared against one target record: ``compared_fields`` less those the
+        target owns on that row (``target_owns``)."""
+        owns = self.target_owns
+        if owns is None or actual is None or not owns.applies(actual):
+            return self.compared_fields
+        return tuple(n for n in self.compared_fields if n not in owns.fields)
+
     @cached_property
     def rider_fields(self) -> tuple[str, ...]:
         """``compare = false`` fields: written along with every real update of the record."""
@@ -525,7 +578,73 @@ def load_specs(override_dir: Path | None = None) -> dict[str, Spec]:
             raise SpecError(f"{path}: kind {spec.kind!r} is already defined in {specs[spec.kind].path}")
         specs[spec.kind] = spec
     _check_dependencies(specs)
+    check_ownership(specs)
     return specs
+
+
+#: one end of a field: (system, store, field) — a Zoho module's api name or a table's column
+FieldEnd = tuple[str, str, str]
+
+
+def _store(end: Endpoint) -> str:
+    return (end.module if end.system == "zoho" else end.table or end.resource) or ""
+
+
+def _written_links(spec: Spec) -> dict[tuple[FieldEnd, FieldEnd], str]:
+    """The fields ``spec`` carries from source to target, as (written end, read end) → field name.
+
+    Only what the kind keeps in line: ``create_only`` fields are written once and then
+    belong to the target, so they are nobody's ping-pong. A field without one Zoho api
+    name (a constant, the BTEC criteria) has no single Zoho end to collide on.
+    """
+    links: dict[tuple[FieldEnd, FieldEnd], str] = {}
+    for name in spec.managed_fields:
+        field = spec.fields[name]
+        if field.create_only or not isinstance(field.zoho, str) or field.zoho.startswith(PARENT):
+            continue
+        zoho_end: FieldEnd = ("zoho", spec.zoho_module, field.zoho)
+        moodle_end: FieldEnd = ("moodle", _store(spec.source if spec.source.system == "moodle" else spec.target), name)
+        written, read = (moodle_end, zoho_end) if spec.target.system == "moodle" else (zoho_end, moodle_end)
+        links[(written, read)] = name
+    return links
+
+
+def _rows_disjoint(zoho_to_moodle: Spec, moodle_to_zoho: Spec, name: str) -> bool:
+    """The two kinds never hold the same row's ``name``: the Moodle-sourced kind reads only rows
+    (``source.only``) on which the Zoho-sourced kind yields the field (``target_owns``)."""
+    owns = zoho_to_moodle.target_owns
+    only = moodle_to_zoho.source.only or {}
+    if owns is None or name not in owns.fields:
+        return False
+    return all(column in only and set(only[column]) <= set(values) for column, values in owns.when.items())
+
+
+def check_ownership(specs: Mapping[str, Spec]) -> None:
+    """Every field has one owner: no two kinds carry one field in opposite directions.
+
+    If ``request`` wrote Zoho's ``Reason`` into ``local_mzi_requests.reason`` while
+    ``outbound_request`` wrote that column back to ``Reason``, a value changed on either
+    side would be undone by the other kind, or the two would swap values on every apply.
+    Refused at load time, naming both spec files and the field, unless the rows are kept
+    apart (``target_owns`` on the one, ``source.only`` on the other).
+    """
+    seen: dict[tuple[FieldEnd, FieldEnd], tuple[Spec, str]] = {}
+    for kind in sorted(specs):
+        for link, name in _written_links(specs[kind]).items():
+            seen.setdefault(link, (specs[kind], name))
+    for (written, read), (spec, name) in sorted(seen.items(), key=lambda item: item[1][0].kind):
+        other = seen.get((read, written))
+        if other is None or spec.target.system != "moodle":
+            continue
+        rival, rival_name = other
+        if _rows_disjoint(spec, rival, name):
+            continue
+        raise SpecError(
+            f"{spec.path}: kind {spec.kind!r} writes {written[1]}.{written[2]} from {read[1]}.{read[2]}, and "
+            f"{rival.path}: kind {rival.kind!r} writes {read[1]}.{read[2]} from {written[1]}.{written[2]}: "
+            f"field {name!r} would have two owners (each apply undoing the other). Give it one: "
+            f"`owner = \"{rival.source.system}\"` in {spec.kind!r}, or keep the rows apart "
+            f"(`target_owns` in {spec.kind!r} and `source.only` in {rival.kind!r})")
 
 
 def _check_dependencies(specs: dict[str, Spec]) -> None:

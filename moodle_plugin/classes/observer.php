@@ -93,7 +93,10 @@ class observer {
      * @param \local_mzi\event\request_submitted $event the event
      */
     public static function request_submitted(\local_mzi\event\request_submitted $event): void {
-        outbox::record($event, ['request_type' => (string)($event->other['request_type'] ?? '')]);
+        outbox::record($event, [
+            'request_type' => (string)($event->other['request_type'] ?? ''),
+            'request_number' => (string)($event->other['request_number'] ?? ''),
+        ]);
     }
 
     /**

@@ -364,6 +364,14 @@ $functions = [
         'capabilities' => 'local/mzi:manage',
         'ajax' => false,
     ],
+    'local_mzi_submit_request' => [
+        'classname' => 'local_mzi\\external\\submit_request',
+        'methodname' => 'execute',
+        'description' => 'Submit a request as the calling user (the dashboard form\'s path).',
+        'type' => 'write',
+        'capabilities' => 'local/mzi:submitrequest',
+        'ajax' => false,
+    ],
     'local_mzi_get_info' => [
         'classname' => 'local_mzi\\external\\get_info',
         'methodname' => 'execute',
@@ -420,6 +428,7 @@ $services = [
             'local_mzi_retry_events',
             'local_mzi_push_sync_status',
             'local_mzi_record_request_results',
+            'local_mzi_submit_request',
             'local_mzi_get_info',
             'core_webservice_get_site_info',
             'core_user_create_users',

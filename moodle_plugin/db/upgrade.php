@@ -69,6 +69,24 @@ function xmldb_local_mzi_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2026120200, 'local', 'mzi');
     }
 
+    if ($oldversion < 2026120300) {
+        // Requests submitted in Moodle carry a number (MDL-<id>, their Name in Zoho) from submission, and
+        // the mirror's upsert finds them by it when they come back from Zoho with their id.
+        $table = new xmldb_table('local_mzi_requests');
+        $index = new xmldb_index('request_number', XMLDB_INDEX_NOTUNIQUE, ['request_number']);
+        if (!$dbman->index_exists($table, $index)) {
+            $dbman->add_index($table, $index);
+        }
+        $unnumbered = $DB->get_recordset_select('local_mzi_requests',
+            "origin = :origin AND (request_number IS NULL OR request_number = :empty)",
+            ['origin' => 'moodle', 'empty' => ''], 'id ASC', 'id');
+        foreach ($unnumbered as $row) {
+            $DB->set_field('local_mzi_requests', 'request_number', 'MDL-' . $row->id, ['id' => $row->id]);
+        }
+        $unnumbered->close();
+        upgrade_plugin_savepoint(true, 2026120300, 'local', 'mzi');
+    }
+
     unset($dbman);
     return true;
 }

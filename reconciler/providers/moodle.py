@@ -27,8 +27,9 @@ from .. import watermarks as marks
 from ..batches import Batch, Gate, ResultSink, run_batches, settle
 from ..errors import AuthError, TerminalError
 from ..http import RetryingClient, RetryPolicy, Sleep
-from ..mapping import MappingError, moodle_row, record_from_moodle
+from ..mapping import MappingError, moodle_key, moodle_row, record_from_moodle
 from ..model import Action, Change, Record, Result
+from ..schema.xmldb import load_schema
 from ..specs import Spec
 from ..watermarks import WatermarkStore, utcnow
 from .moodle_courses import CourseAdapter
@@ -271,7 +272,11 @@ class MoodleProvider:
             return await self.enrolments.read(spec, keys)
         extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
         started = self._now()
-        rows = await self.paged(function_names(spec.moodle_table)["get"], keys, params=extra)
+        by_key = keys is None or _keyed_like_table(spec)
+        rows = await self.paged(function_names(spec.moodle_table)["get"], keys if by_key else None, params=extra)
+        if not by_key:  # the plugin looks keys up in the table's key column, not in this kind's
+            wanted = {str(k) for k in keys or ()}
+            rows = [row for row in rows if moodle_key(spec, row) in wanted]
         if keys is None and since is None and spec.source.system == "moodle":
             marks.mark(self.watermarks, spec.kind, started, self.watermark_overlap, full=True)
         records: dict[str, Record] = {}
@@ -398,6 +403,10 @@ class MoodleProvider:
     async def push_sync_status(self, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return await self._batched("local_mzi_push_sync_status", "statuses", statuses) if statuses else []
 
+    async def record_request_results(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What became of requests submitted in Moodle (``sent`` + Zoho id, or ``failed`` + reason)."""
+        return await self._batched("local_mzi_record_request_results", "results", results) if results else []
+
     async def course_categories(self, ids: Iterable[int]) -> list[dict[str, Any]]:
         """The course categories with these ids that exist and the token's user can see."""
         wanted = ",".join(str(i) for i in sorted(set(ids)))
@@ -429,6 +438,14 @@ class MoodleProvider:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _keyed_like_table(spec: Spec) -> bool:
+    """Whether ``spec``'s key is its table's key, the column(s) ``local_mzi_get_*`` looks
+    ``keys`` up in. A kind keyed otherwise (``outbound_request`` by ``request_number``: a
+    request made in Moodle has no Zoho id yet) reads the table and picks its rows."""
+    table = load_schema().tables.get(spec.moodle_table)
+    return table is None or tuple(table.key_columns) == spec.key.columns
 
 
 def _raise_envelope(wsfunction: str, body: dict[str, Any]) -> None:

@@ -226,6 +226,36 @@ class Sandbox:
         with store.transaction():
             RecordWriter(store, load_metadata(), Faults()).delete(module, [record["id"]])
 
+    def submit_request(self, user_id: int, request_type: str, reason: str = "",
+                       classes: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A student submits a request in the Moodle dashboard (``request.php``'s path,
+        ``requests::submit``): stored, numbered ``MDL-<id>``, queued in the outbox.
+
+        Returns ``{id, request_number, status}``; refusals (window closed, no student row
+        for that user, …) are SandboxErrors with the plugin's message.
+        """
+        import time
+
+        from .moodle.db import open_db, schema_for
+        from .moodle.external import WsException
+        from .moodle.registry import CallContext
+        from .moodle.requests import submit
+
+        self.ensure()
+        conn = open_db(self.moodle_db)
+        try:
+            ctx = CallContext(conn, user_id, int(time.time()), schema_for(), self.max_input_vars)
+            conn.execute("BEGIN")
+            try:
+                submitted = submit(ctx, request_type, reason, classes)
+            except WsException as exc:
+                conn.execute("ROLLBACK")
+                raise SandboxError(f"Moodle refused the request of user {user_id}: {exc.errorcode}: {exc.message}") from exc
+            conn.execute("COMMIT")
+            return submitted
+        finally:
+            conn.close()
+
     # -------------------------------------------------------------- counting
 
     def write_counts(self) -> dict[str, int]:

@@ -185,11 +185,15 @@ class DemoSchool:
     fates: dict[str, dict[str, str]] = field(default_factory=dict)
     #: (enrollment id, id of the permanently deleted student it names)
     blocked: tuple[str, str] = ("", "")
+    #: requests students submitted in the Moodle dashboard that mzi has not sent to Zoho yet:
+    #: ``local_mzi_requests`` rows (origin moodle, no Zoho id), numbered when installed
+    moodle_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         """Canonical text of everything generated: the determinism tests compare it."""
         data = {"seed": self.seed, "students": self.students, "records": self.records, "deleted": self.deleted,
-                "moodle_users": self.moodle_users, "fates": self.fates, "blocked": list(self.blocked)}
+                "moodle_users": self.moodle_users, "fates": self.fates, "blocked": list(self.blocked),
+                "moodle_requests": self.moodle_requests}
         return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def record(self, module: str, record_id: str) -> dict[str, Any] | None:
@@ -606,6 +610,40 @@ class _Generator:
             "Requested_Classes": requested, "Change_Information": change, "Currency": "USD", **times,
         }
 
+    def make_moodle_requests(self) -> None:
+        """Requests submitted in the dashboard and not yet sent: about 6 % of the students whose
+        mirror row and Moodle account exist (the dashboard needs both), in the last two weeks,
+        each as ``requests::submit`` stores it (Class Drop rows in Zoho's subform shape)."""
+        rng = random.Random(f"{self.seed}:moodle-requests")
+        fates = self.school.fates.get("BTEC_Students", {})
+        enrolled: dict[str, list[dict[str, Any]]] = {}
+        classes = {c["id"]: c for c in self.classes}
+        for enrollment in self.enrollments:
+            enrolled.setdefault(enrollment["Enrolled_Students"]["id"], []).append(classes[enrollment["Classes"]["id"]])
+        reasons = {"Class Drop": "Schedule conflict with my new job", "Late Submission": "I was in hospital that week",
+                   "Student Card": "My card was stolen", "Change Information": "New phone number and address",
+                   "Enroll Next Semester": ""}
+        for student, _ in self.students:
+            user = self.users_by_email.get(student["Academic_Email"].lower())
+            if user is None or fates.get(student["id"], MISSING) == MISSING or rng.random() >= 0.06:
+                continue
+            kind = _weighted(rng, [("Student Card", 30), ("Late Submission", 25), ("Change Information", 15),
+                                   ("Enroll Next Semester", 15), ("Class Drop", 15)])
+            mine = enrolled.get(student["id"], [])
+            if kind == "Class Drop" and not mine:
+                kind = "Student Card"
+            dropped = [{"Class_ID": c["id"], "Class_Name": c["Class_Name"]}
+                       for c in rng.sample(mine, k=min(len(mine), rng.randint(1, 2)))] if kind == "Class Drop" else []
+            submitted = int(BASE_TS) - rng.randint(0, 14 * 86400)
+            self.school.moodle_requests.append({
+                "zoho_student_id": student["id"], "request_type": kind, "status": "Pending",
+                "reason": reasons[kind] or None,
+                "request_date": datetime.fromtimestamp(submitted, ORG_ZONE).date().isoformat(),
+                "requested_classes": json.dumps(dropped, ensure_ascii=False, separators=(",", ":")) if dropped else None,
+                "academic_email": student["Academic_Email"], "moodle_user_id": user, "origin": "moodle",
+                "timecreated": submitted, "timemodified": submitted,
+            })
+
     def autonumber_plain(self, module: str) -> int:
         self.numbers[module] = self.numbers.get(module, 0) + 1
         return self.numbers[module]
@@ -698,6 +736,7 @@ class _Generator:
         self.make_grades()
         self.make_requests()
         self.assign_fates()
+        self.make_moodle_requests()
         self.make_orphans()
         if self.blocked_example:
             self.make_blocked()
@@ -763,6 +802,8 @@ def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec], unma
                     or spec.moodle_table not in schema.tables:
                 continue  # reverse-direction kinds and Moodle resources are not mirrored rows
             _insert_mirror(conn, schema.tables[spec.moodle_table], spec, school, users)
+        if "local_mzi_requests" in schema.tables:
+            _insert_moodle_requests(conn, school.moodle_requests)
         if "course" in specs:
             _install_courses(conn, school, specs["course"])
         install_users(conn, school.records, specs, school.seed, int(BASE_TS), unmatched=unmatched_users)  # demo_users.py
@@ -841,3 +882,16 @@ def _insert_mirror(conn: sqlite3.Connection, table: Any, spec: Spec, school: Dem
         names = [n for n in row if n in columns and n != "id"]
         values = [stored(columns[n], check_value(columns[n], row[n])) for n in names]
         conn.execute(f"INSERT INTO mdl_{table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
+
+
+def _insert_moodle_requests(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """The submitted requests, each numbered MDL-<row id> as ``requests::submit`` numbers it."""
+    from .moodle.requests import number
+
+    for row in rows:
+        names = list(row)
+        cursor = conn.execute(f"INSERT INTO mdl_local_mzi_requests ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                              [row[n] for n in names])
+        assert cursor.lastrowid is not None
+        conn.execute("UPDATE mdl_local_mzi_requests SET request_number = ? WHERE id = ?",
+                     (number(cursor.lastrowid), cursor.lastrowid))

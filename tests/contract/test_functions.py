@@ -284,11 +284,24 @@ def minimal_params(name: str, moodle: MoodleClient) -> dict[str, Any]:
                                                      "timefinished": 1, "creates": 0, "updates": 0, "deletes": 0, "blocked": 0,
                                                      "errors": 0, "drift": 0}]},
         "local_mzi_record_request_results": {"results": [{"requestid": 2_000_000_000, "zoho_request_id": "", "status": "sent", "message": ""}]},
+        "local_mzi_submit_request": submitting_student(moodle)
+        and {"request_type": "Student Card", "reason": "contract test"},
         "local_mzi_get_info": {},
         "core_webservice_get_site_info": {},
         "core_user_create_users": {"users": [new_user(moodle)]},
         "core_course_get_courses_by_field": {"field": "idnumber", "value": moodle.unique("none")},
     }[name]
+
+
+def submitting_student(moodle: MoodleClient) -> str:
+    """A student mirror row linked to the token's own user, who may then submit requests
+    (``local_mzi_submit_request`` stores them for the caller's student row); its key."""
+    userid = moodle.ok("core_webservice_get_site_info")["userid"]
+    students = mirror("local_mzi_students")
+    key, key_text = make_key(students, moodle)
+    row = key | {"moodle_user_id": userid, "academic_email": f"{key_text}@example.invalid", "status": "Active"}
+    assert upsert(moodle, students, [row])[0]["status"] in ("created", "updated"), "cannot link a student row"
+    return key_text
 
 
 def new_user(moodle: MoodleClient, email: str | None = None) -> dict[str, Any]:
@@ -313,7 +326,11 @@ def test_every_function_refuses_an_invalid_token(moodle: MoodleClient, name: str
     assert answer["exception"] == "moodle_exception", answer
 
 
-@pytest.mark.parametrize("name", sorted(set(REGISTRY) - NO_CAPABILITY_NEEDED))
+#: functions every logged-in user may call (db/access.php gives their capability to the ``user`` archetype)
+ANY_USER = {"local_mzi_submit_request"}
+
+
+@pytest.mark.parametrize("name", sorted(set(REGISTRY) - NO_CAPABILITY_NEEDED - ANY_USER))
 def test_every_function_refuses_a_user_without_the_capability(moodle: MoodleClient, name: str) -> None:
     limited = moodle.require_limited()
     answer = moodle.call(name, _token=limited, **minimal_params(name, moodle))

@@ -140,6 +140,7 @@ EMULATED = contract_keys(REGISTRY)
 MIRROR_FUNCTIONS = {n for n, fn in REGISTRY.items() if fn.mirror_table}
 PLUGIN_FUNCTIONS = sorted(n for n in REGISTRY if n.startswith("local_mzi_"))
 NON_MIRROR = sorted(n for n in PLUGIN_FUNCTIONS if n not in MIRROR_FUNCTIONS)
+#: the kind that mirrors each table (Zoho -> Moodle); reverse kinds read a mirror table, they do not own its deletes
 SPECS_BY_TABLE = {spec.moodle_table: spec for spec in load_specs().values()
                   if spec.moodle_resource is None and spec.target.system == "moodle"}
 
@@ -243,3 +244,32 @@ def test_get_enrolments_checks_context_and_capability_and_binds_every_value() ->
     pasted = [s for s in sql if re.search(r"\{\$params|\$params\[|\$row|\$ra", s)]
     assert not pasted, f"values pasted into SQL: {pasted}"
     assert "local_mzi_get_enrolments" in service_functions(), "the 'mzi' service does not list local_mzi_get_enrolments"
+
+
+def _php_list_constant(path: Path, name: str) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    match = re.search(rf"const\s+{name}\s*=\s*\[(.*?)\];", text, flags=re.DOTALL)
+    assert match is not None, f"{path.relative_to(ROOT)} declares no const {name}"
+    return re.findall(r"'([^']*)'", match.group(1))
+
+
+def test_the_columns_moodle_owns_on_a_submitted_request_agree_across_plugin_emulator_and_spec() -> None:
+    """requests::MOODLE_OWNED (kept by the plugin's upsert), the emulator's copy and request.toml's
+    target_owns name the same columns, and on the same rows (origin moodle)."""
+    from reconciler.sandbox.moodle import requests as emulated
+
+    php = _php_list_constant(ROOT / "moodle_plugin" / "classes" / "local" / "requests.php", "MOODLE_OWNED")
+    spec = load_specs()["request"]
+    assert spec.target_owns is not None
+    assert sorted(php) == sorted(emulated.MOODLE_OWNED) == sorted(spec.target_owns.fields), \
+        f"PHP {php}, emulator {list(emulated.MOODLE_OWNED)}, spec {spec.target_owns.fields}"
+    assert spec.target_owns.when == {"origin": [emulated.ORIGIN_MOODLE]}
+    assert load_specs()["outbound_request"].source.only == {"origin": [emulated.ORIGIN_MOODLE]}
+
+
+def test_the_request_number_prefix_agrees_across_plugin_and_emulator() -> None:
+    from reconciler.sandbox.moodle import requests as emulated
+
+    text = (ROOT / "moodle_plugin" / "classes" / "local" / "requests.php").read_text(encoding="utf-8")
+    match = re.search(r"const NUMBER_PREFIX = '([^']*)';", text)
+    assert match is not None and match.group(1) == emulated.NUMBER_PREFIX

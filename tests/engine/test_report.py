@@ -142,3 +142,65 @@ def test_the_version_the_hint_names_is_the_upgrade_step_that_adds_the_columns() 
     assert "local_mzi_sync_status" in body and "'status'" in body and "'runid'" in body, body
     version = re.search(r"\$plugin->version\s*=\s*(\d+)", (plugin / "version.php").read_text(encoding="utf-8"))
     assert version and int(version.group(1)) >= PLUGIN_VERSION, version
+
+
+def test_request_outcomes_say_sent_with_the_zoho_id_or_failed_with_zohos_reason() -> None:
+    from reconciler.model import Action, Address, Result
+    from reconciler.report import request_outcomes
+    from reconciler.specs import load_specs
+
+    def result(kind: str, key: str, ok: bool, status: str, error: str = "", target: str | None = None) -> Result:
+        return Result(Address(kind, key), Action.CREATE, ok, status, error, target_id=target)
+
+    outcomes = request_outcomes(load_specs(), [
+        result("outbound_request", "MDL-2", True, "created", target="5847596000900000001"),
+        result("outbound_request", "MDL-3", False, "INVALID_DATA", 'invalid data {"api_name":"Request_Type"}'),
+        result("outbound_request", "MDL-4", False, "blocked", "student.9 exists in neither Zoho nor Moodle"),
+        result("outbound_request", "MDL-5", False, "skipped", "not attempted: Zoho is unavailable"),
+        result("request", "5847596000900000001", True, "updated"),
+    ])
+    assert outcomes == [
+        {"request_number": "MDL-2", "zoho_request_id": "5847596000900000001", "status": "sent", "message": ""},
+        {"request_number": "MDL-3", "status": "failed", "message": 'INVALID_DATA: invalid data {"api_name":"Request_Type"}'},
+    ]
+
+
+@dataclass
+class FakeRequestsMoodle:
+    answer: list[dict[str, Any]] | Exception
+    sent: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    async def record_request_results(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.sent.append(rows)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def _report_requests(tmp_path: Path, moodle: Any) -> tuple[str | None, FakeWorkspace, dict[str, Any]]:
+    from reconciler.report import report_requests
+    from reconciler.specs import load_specs
+
+    store = StateStore(tmp_path / "mzi.sqlite")
+    run_id = store.record_run("apply", "2026-01-01T00:00:00+00:00", [], {"create": 1, "api": {}}, [], True)
+    ws = FakeWorkspace(store, {"moodle": moodle}, specs=load_specs())
+    sent = [Result(Address("outbound_request", "MDL-2"), Action.CREATE, True, "created", target_id="58")]
+    warning = asyncio.run(report_requests(ws, run_id, sent))  # type: ignore[arg-type]
+    summary = json.loads(json.dumps(store.runs(1)[0].summary))
+    store.close()
+    return warning, ws, summary
+
+
+def test_request_results_moodle_cannot_take_are_a_warning_kept_in_the_run_log(tmp_path: Path) -> None:
+    old = MoodleError("local_mzi_record_request_results", "invalid_parameter_exception", "invalidparameter",
+                      "Invalid parameter value detected", "Unexpected keys (request_number) detected")
+    warning, ws, summary = _report_requests(tmp_path, FakeRequestsMoodle(old))
+    assert warning is not None and "older than version 2026120300" in warning and "unaffected" in warning, warning
+    assert ws.warnings == [warning] and summary["moodle_request_report"] == warning
+
+
+def test_request_results_moodle_took_leave_no_warning(tmp_path: Path) -> None:
+    moodle = FakeRequestsMoodle([{"key": "MDL-2", "status": "updated", "errorcode": "", "message": ""}])
+    warning, ws, summary = _report_requests(tmp_path, moodle)
+    assert moodle.sent == [[{"request_number": "MDL-2", "zoho_request_id": "58", "status": "sent", "message": ""}]]
+    assert (warning, ws.warnings, "moodle_request_report" in summary) == (None, [], False)

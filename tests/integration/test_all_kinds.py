@@ -240,15 +240,18 @@ def test_a_class_whose_teacher_exists_nowhere_is_blocked_naming_the_teacher(work
         plan.output[-3000:]
 
 
-def test_a_request_submitted_in_moodle_and_not_yet_sent_is_no_mirror_row_and_is_left_alone(
+def test_a_request_submitted_in_moodle_and_not_yet_sent_is_no_mirror_row_but_an_outbound_request(
         workspace: Workspace) -> None:
-    """Its zoho_request_id is empty until outbound_request sends it: not a record of the request kind."""
+    """Its zoho_request_id is empty until outbound_request sends it: not a record of the request
+    kind (nothing deletes or rewrites it), but one of outbound_request, keyed by its number."""
     _applied(workspace)
     conn = sqlite3.connect(workspace.sandbox.moodle_db)
     with conn:
-        conn.execute("INSERT INTO mdl_local_mzi_requests (zoho_request_id, request_type, status, origin, "
-                     "timecreated, timemodified) VALUES (NULL, 'Student Card', 'Pending', 'moodle', 1, 1)")
+        conn.execute("INSERT INTO mdl_local_mzi_requests (zoho_request_id, request_number, request_type, status, origin, "
+                     "timecreated, timemodified) VALUES (NULL, 'MDL-T1', 'Student Card', 'Pending', 'moodle', 1, 1)")
     conn.close()
-    _no_changes(workspace)
+    plan = workspace.run("plan", "--json")
+    changes = [(c["action"], c["address"]) for c in json.loads(plan.stdout)["changes"]]
+    assert changes == [("create", "outbound_request.MDL-T1")], changes
     (row,) = _rows(workspace, "local_mzi_requests", "zoho_request_id IS NULL")
     assert (row["status"], row["origin"]) == ("Pending", "moodle"), row

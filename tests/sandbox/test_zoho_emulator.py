@@ -358,3 +358,34 @@ def test_reset_brings_back_the_same_school(sandbox: Sandbox) -> None:
     sandbox.edit(f"student.{record_id}", {"City": "Ma'an"})
     sandbox.reset()
     assert sandbox.zoho_store().get("BTEC_Students", record_id) == original
+
+
+REQUESTS = "/crm/v8/BTEC_Student_Requests"
+
+
+@pytest.mark.parametrize(("method", "path", "records", "credits"), [
+    ("PUT", STUDENTS, 1, 1), ("PUT", STUDENTS, 10, 1), ("PUT", STUDENTS, 11, 2), ("PUT", STUDENTS, 100, 10),
+    ("POST", f"{REQUESTS}/upsert", 25, 3), ("POST", REQUESTS, 21, 3),
+])
+def test_writes_cost_one_credit_per_ten_records_as_zoho_charges(zoho: ZohoCall, sandbox: Sandbox, method: str,
+                                                               path: str, records: int, credits: int) -> None:
+    ids = [r["id"] for r in sandbox.zoho_store().all_records("BTEC_Students")]
+    if method == "PUT":
+        rows = [{"id": ids[i % len(ids)], "City": "Salt"} for i in range(records)]
+        extra = {}
+    else:
+        rows = [{"Name": f"CREDIT-{i}", "Request_Type": "Student Card"} for i in range(records)]
+        extra = {"duplicate_check_fields": ["Name"]} if path.endswith("/upsert") else {}
+    store = sandbox.zoho_store()
+    before = store.credits_used()
+    answer = zoho(method, path, json={"data": rows, **extra})
+    assert sum(1 for entry in answer.body["data"] if entry["status"] == "success") == records
+    assert (store.credits_used() - before, store.api_log()[-1]["credits"]) == (credits, credits)
+
+
+def test_a_write_over_the_limit_is_refused_and_costs_one_credit(zoho: ZohoCall, sandbox: Sandbox) -> None:
+    store = sandbox.zoho_store()
+    before = store.credits_used()
+    answer = zoho("PUT", STUDENTS, json={"data": [{"id": "1", "City": "Salt"}] * 101})
+    assert answer.status == 400 and answer.body["code"] == "LIMIT_EXCEEDED"
+    assert store.credits_used() - before == 1

@@ -46,7 +46,7 @@ def _mirror_doc_names() -> list[str]:
 def _doc_table_names() -> set[str]:
     """Every ``local_mzi_<table>`` the doc names, minus web-service function names."""
     text = WEBSERVICES_DOC.read_text(encoding="utf-8")
-    functions = re.compile(r"local_mzi_(upsert|delete|get|ensure|set|resolve|retry|push|record)_")
+    functions = re.compile(r"local_mzi_(upsert|delete|get|ensure|set|resolve|retry|push|record|submit)_")
     return {n for n in re.findall(r"local_mzi_[a-z_]+", text) if not functions.match(n) and not n.endswith("_")}
 
 

@@ -120,6 +120,9 @@ def test_a_notification_names_each_id_and_has_a_stable_event_id() -> None:
     ({"eventname": "\\core\\event\\user_enrolment_created", "objectid": 5, "relateduserid": 42, "courseid": 7},
      ["enrolment?course_user=7:42", "teacher_enrolment?course=7"]),
     ({"eventname": "\\mod_assign\\event\\submission_graded", "cmid": 3, "relateduserid": 42}, []),
+    ({"eventname": "\\local_mzi\\event\\request_submitted", "objectid": 7, "request_number": "MDL-7"},
+     ["outbound_request.MDL-7"]),
+    ({"eventname": "\\local_mzi\\event\\request_submitted", "objectid": 7}, ["outbound_request.MDL-7"]),
 ])
 def test_moodle_events_map_through_the_table_to_the_kinds_that_exist(payload: dict[str, object],
                                                                      targets: list[str]) -> None:

@@ -221,8 +221,24 @@ class dashboard_page implements renderable, templatable {
         foreach ($DB->get_records_select('local_mzi_requests', $select, ['zid' => $zid, 'userid' => $this->userid],
                 'timecreated DESC, id DESC') as $r) {
             $out[] = ['number' => s($r->request_number), 'type' => s($r->request_type), 'status' => s($r->status),
-                'date' => s($r->request_date), 'reason' => s($r->reason)];
+                'note' => self::request_note($r), 'date' => s($r->request_date), 'reason' => s($r->reason)];
         }
         return $out;
+    }
+
+    /**
+     * For a request submitted here and not yet in Zoho: that it waits, or why the last send failed.
+     *
+     * @param \stdClass $r local_mzi_requests row
+     * @return string empty once Zoho has it
+     */
+    protected static function request_note(\stdClass $r): string {
+        if ($r->origin !== 'moodle' || !empty($r->zoho_request_id)) {
+            return '';
+        }
+        if ($r->sync_status === 'failed') {
+            return get_string('requestsync:failed', 'local_mzi', (string)$r->sync_message);
+        }
+        return get_string('requestsync:waiting', 'local_mzi');
     }
 }

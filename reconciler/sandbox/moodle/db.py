@@ -48,6 +48,9 @@ WS_CAPABILITIES = (
     "moodle/role:assign",
 )
 
+#: what db/access.php gives the ``user`` archetype, i.e. every logged-in user of the site
+USER_CAPABILITIES = ("local/mzi:viewdashboard", "local/mzi:submitrequest")
+
 #: plugin settings (``get_config('local_mzi', …)``) with their defaults
 PLUGIN_DEFAULTS = {
     "defaultcategory": str(DEFAULT_CATEGORY_ID),
@@ -182,7 +185,8 @@ def seed_core(conn: sqlite3.Connection) -> None:
         conn.executemany("INSERT OR IGNORE INTO mdl_external_tokens (token, userid) VALUES (?, ?)",
                          [(SANDBOX_TOKEN, WS_USER_ID), (LIMITED_TOKEN, LIMITED_USER_ID)])
         conn.executemany("INSERT OR IGNORE INTO mdl_mzi_capabilities (userid, capability) VALUES (?, ?)",
-                         [(WS_USER_ID, cap) for cap in WS_CAPABILITIES] + [(ADMIN_USER_ID, cap) for cap in WS_CAPABILITIES])
+                         [(WS_USER_ID, cap) for cap in WS_CAPABILITIES] + [(ADMIN_USER_ID, cap) for cap in WS_CAPABILITIES]
+                         + [(user, cap) for user in (ADMIN_USER_ID, WS_USER_ID, LIMITED_USER_ID) for cap in USER_CAPABILITIES])
         conn.executemany("INSERT OR IGNORE INTO mdl_role (id, shortname) VALUES (?, ?)",
                          [(rid, name) for name, rid in ROLES.items()])
         conn.executemany("INSERT OR IGNORE INTO mdl_role_context_levels (roleid, contextlevel) VALUES (?, ?)",

@@ -21,9 +21,10 @@ from ...schema.xmldb import Schema
 from .courses import course_functions
 from .db import CONTEXT_COURSE, CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, inserted_id, plugin_setting
 from .external import (
-    PARAM_ALPHA, PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
+    PARAM_ALPHA, PARAM_BOOL, PARAM_INT, PARAM_RAW, PARAM_TEXT, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
 )
 from .mirror import MIRROR_NAMES, mirror_functions, mirror_table
+from . import requests
 from .registry import MANAGE, CallContext, WsFunction
 
 PLUGIN_DIR = Path(__file__).resolve().parents[3] / "moodle_plugin"
@@ -224,16 +225,25 @@ def push_sync_status(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
 
 def record_request_results(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     """Write back what happened to requests made in Moodle: the Zoho id once sent, the
-    failure message otherwise (``sync_status``/``sync_message`` of local_mzi_requests)."""
+    failure message otherwise (``sync_status``/``sync_message`` of local_mzi_requests). A
+    request is named by its row id, or (``requestid`` 0) by its number among those made in Moodle."""
     results = []
     for item in args["results"]:
-        key = str(item["requestid"])
+        key = str(item["requestid"]) if item["requestid"] else str(item["request_number"])
         if item["status"] not in ("sent", "failed"):
             results.append({"key": key, "status": "error", "errorcode": "invalidvalue", "message": "status must be sent or failed"})
             continue
-        row = ctx.conn.execute("SELECT * FROM mdl_local_mzi_requests WHERE id = ?", (item["requestid"],)).fetchone()
+        if item["requestid"]:
+            row = ctx.conn.execute("SELECT * FROM mdl_local_mzi_requests WHERE id = ?", (item["requestid"],)).fetchone()
+        elif item["request_number"]:
+            row = ctx.conn.execute("SELECT * FROM mdl_local_mzi_requests WHERE request_number = ? AND origin = ? "
+                                   "ORDER BY id LIMIT 1", (item["request_number"], requests.ORIGIN_MOODLE)).fetchone()
+        else:
+            results.append({"key": key, "status": "error", "errorcode": "missingkey",
+                            "message": "name the request by requestid or request_number"})
+            continue
         if row is None:
-            results.append({"key": key, "status": "error", "errorcode": "notfound", "message": f"no request has id {key}"})
+            results.append({"key": key, "status": "error", "errorcode": "notfound", "message": f"no request has id or number {key}"})
             continue
         wanted: dict[str, Any] = {}
         if item["status"] == "sent" and item["zoho_request_id"]:
@@ -244,9 +254,14 @@ def record_request_results(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
         if changed:
             changed["timemodified"] = ctx.now
             ctx.conn.execute(f"UPDATE mdl_local_mzi_requests SET {', '.join(f'{n} = ?' for n in changed)} WHERE id = ?",
-                             [*changed.values(), item["requestid"]])
+                             [*changed.values(), row["id"]])
         results.append({"key": key, "status": "updated" if changed else "unchanged", "errorcode": "", "message": ""})
     return {"results": results}
+
+
+def submit_request(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """``local_mzi_submit_request``: the calling user submits a request (``requests::submit``)."""
+    return requests.submit(ctx, args["request_type"], args["reason"], args["classes"])
 
 
 SITE_URL = "http://moodle.sandbox"
@@ -349,9 +364,16 @@ def _other_functions() -> list[WsFunction]:
                    # "a second apply writes nothing" (write_counts) and the write-delay fault leave it out
                    Single({"results": _result_desc()}), push_sync_status, is_write=False, records_param="statuses"),
         WsFunction("local_mzi_record_request_results",
-                   Single({"results": Multiple(Single({"requestid": _v(PARAM_INT), "zoho_request_id": _v(PARAM_RAW, "", VALUE_DEFAULT, ""),
+                   Single({"results": Multiple(Single({"requestid": _v(PARAM_INT, "", VALUE_DEFAULT, 0),
+                                                       "request_number": _v(PARAM_RAW, "", VALUE_DEFAULT, ""),
+                                                       "zoho_request_id": _v(PARAM_RAW, "", VALUE_DEFAULT, ""),
                                                        "status": _v(PARAM_RAW), "message": _v(PARAM_RAW, "", VALUE_DEFAULT, "")}))}),
                    Single({"results": _result_desc()}), record_request_results, is_write=True, records_param="results"),
+        WsFunction("local_mzi_submit_request",
+                   Single({"request_type": _v(PARAM_RAW), "reason": _v(PARAM_TEXT, "", VALUE_DEFAULT, ""),
+                           "classes": Multiple(Value(PARAM_RAW, "Zoho class id"), "", VALUE_DEFAULT, [])}),
+                   Single({"id": _v(PARAM_INT), "request_number": _v(PARAM_RAW), "status": _v(PARAM_RAW)}),
+                   submit_request, capabilities=("local/mzi:submitrequest",), is_write=True),
         WsFunction("local_mzi_get_info", Single({}),
                    Single({"component": _v(PARAM_RAW), "version": _v(PARAM_INT), "release": _v(PARAM_RAW),
                            "maxinputvars": _v(PARAM_INT), "canmanage": _v(PARAM_BOOL),

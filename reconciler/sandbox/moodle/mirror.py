@@ -12,6 +12,10 @@ repeated upsert writes nothing.
 
 Work per call is set-based: one ``WHERE key IN (…)`` to find existing rows, grouped
 ``executemany`` for inserts and updates, one transaction (the app's).
+
+``local_mzi_upsert_requests`` adds the plugin's two request rules (``requests.py``): a
+record with a new Zoho id adopts the submitted row with its request number, and an origin
+``moodle`` row keeps the columns Moodle owns.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .external import (
     PARAM_BOOL, PARAM_INT, PARAM_RAW, VALUE_DEFAULT, VALUE_OPTIONAL, VALUE_REQUIRED, InvalidParameter, Multiple, Single,
     Value,
 )
+from . import requests
 from .registry import CallContext, WsFunction
 
 #: the mirror tables of the contract, without the ``local_mzi_`` prefix
@@ -356,6 +361,7 @@ def upsert(ctx: CallContext, table: MirrorTable, args: dict[str, Any]) -> dict[s
         except RecordError as exc:
             prepared.append(exc)
     existing = fetch_by_keys(ctx.conn, table, [p[1] for p in prepared if not isinstance(p, RecordError)])
+    adoptable = _adoptable(ctx, table, prepared, existing)
     results: list[dict[str, Any]] = []
     inserts: list[tuple[tuple[Any, ...], dict[str, str | None]]] = []
     updates: list[tuple[int, dict[str, str | None]]] = []
@@ -370,10 +376,17 @@ def upsert(ctx: CallContext, table: MirrorTable, args: dict[str, Any]) -> dict[s
             continue
         seen.add(key)
         row = existing.get(key)
+        adopted = row is None and table.name == requests.TABLE and values.get("request_number") in adoptable
+        if adopted:  # a request submitted in Moodle, back from Zoho with its id: it takes the id
+            row = adoptable.pop(str(values["request_number"]))
+            ids: dict[str, str | None] = {c: str(v) for c, v in zip(table.key_columns, key_values)}
+            values = ids | values
         if row is None:
             inserts.append((key_values, values))
             results.append(_result(key, "created"))
             continue
+        if table.name == requests.TABLE:
+            values = requests.moodle_values(row, values)
         changed = {n: v for n, v in values.items() if canonical(columns[n], row[n]) != v}
         if changed:
             updates.append((int(row["id"]), changed))
@@ -382,6 +395,15 @@ def upsert(ctx: CallContext, table: MirrorTable, args: dict[str, Any]) -> dict[s
     failed_updates = _write_updates(ctx, table, columns, updates)
     _finish_results(ctx, table, results, failed_inserts, failed_updates)
     return {"results": results}
+
+
+def _adoptable(ctx: CallContext, table: MirrorTable, prepared: Sequence[Any],
+               existing: dict[str, sqlite3.Row]) -> dict[str, sqlite3.Row]:
+    """For ``local_mzi_requests``: submitted rows the records of this call without a row may adopt."""
+    if table.name != requests.TABLE:
+        return {}
+    numbers = [p[2].get("request_number") for p in prepared if not isinstance(p, RecordError) and p[0] not in existing]
+    return requests.adoptable(ctx.conn, [str(n) for n in numbers if n])
 
 
 def _grouped(items: Iterable[tuple[Any, dict[str, Any]]]) -> dict[tuple[str, ...], list[tuple[Any, dict[str, Any]]]]:

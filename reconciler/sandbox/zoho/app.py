@@ -3,7 +3,7 @@
 Every request passes the same gate, in Zoho's order: injected faults (latency, 429
 bursts with ``Retry-After``, 5xx), then OAuth (``Authorization: Zoho-oauthtoken …``),
 then the operation; every request is logged with its status and API credits so tests
-and the run report can count calls. Errors use Zoho's envelope
+and the run report can count calls (1 a call; an insert, update or upsert 1 per 10 records). Errors use Zoho's envelope
 ``{"code", "details", "message", "status": "error"}``; write calls answer one ``data[]``
 entry per record. Response shapes are held to Zoho's OpenAPI files by the tests
 (``oas.py``).
@@ -107,6 +107,10 @@ def _since(request: Request) -> float | None:
         raise _param_error("If-Modified-Since", expected_data_type="datetime") from None
 
 
+#: records written per API credit (Zoho's credit table: insert, update, upsert)
+WRITE_RECORDS_PER_CREDIT = 10
+
+
 @dataclass
 class _Page:
     """Where one list call starts and how far it may go."""
@@ -118,6 +122,12 @@ class _Page:
     since: float | None
     by_token: bool
     limit: int = field(default=0)
+
+
+def write_credits(records: int) -> int:
+    """What Zoho charges for one insert, update or upsert call: 1 credit per 10 records
+    (rounded up), whatever each record's outcome — the client counts the same (``_per_ten``)."""
+    return max(1, -(-records // WRITE_RECORDS_PER_CREDIT))
 
 
 class ZohoServer:
@@ -138,7 +148,7 @@ class ZohoServer:
                 await self._inflict_faults()
                 self._authenticate(request)
             response = await handler(request)
-            status, credits = response.status_code, (1 if api else 0)
+            status, credits = response.status_code, (getattr(request.state, "credits", 1) if api else 0)
         except ZohoHttpError as error:
             response = error.response()
             status = error.status
@@ -395,6 +405,7 @@ class ZohoServer:
         if not all(isinstance(r, dict) for r in rows):
             raise ZohoHttpError(400, "INVALID_DATA", "invalid data", {"api_name": "data", "json_path": "$.data",
                                                                         "expected_data_type": "jsonobject"})
+        request.state.credits = write_credits(len(rows))
         return rows, body
 
     def _writer(self) -> RecordWriter:

@@ -1,0 +1,124 @@
+"""Requests students submit in Moodle: the plugin's ``local\\requests`` class, emulated.
+
+One path stores a request (``request.php``'s form and ``local_mzi_submit_request`` both go
+through ``requests::submit``): a ``local_mzi_requests`` row with origin ``moodle``, status
+Pending, no Zoho id, numbered ``MDL-<row id>`` at once — the number is the record's Name in
+Zoho, the key mzi's ``outbound_request`` kind upserts on.
+
+Two rules of the mirror's upsert (``upsert_requests``) live here too: a record whose Zoho id
+no row has yet *adopts* the submitted row with its request number (the row takes the Zoho
+id; nothing is duplicated), and the columns in :data:`MOODLE_OWNED` of an origin ``moodle``
+row keep their value whatever is sent (``request.toml``'s ``target_owns`` says the same).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .db import SYSTEM_CONTEXT_ID, inserted_id
+from .external import WsException
+from .registry import CallContext
+
+TABLE = "local_mzi_requests"
+NUMBER_PREFIX = "MDL-"
+ORIGIN_MOODLE = "moodle"
+#: columns Moodle owns on an origin moodle row: what the student wrote (requests::MOODLE_OWNED)
+MOODLE_OWNED = ("zoho_student_id", "request_type", "reason", "request_date", "requested_classes",
+                "academic_email", "moodle_user_id")
+#: request_windows::TYPES and ::WINDOWED
+TYPES = ("Enroll Next Semester", "Class Drop", "Late Submission", "Student Card", "Change Information")
+WINDOWED = ("Enroll Next Semester", "Class Drop")
+NEEDS_REASON = ("Late Submission", "Change Information", "Class Drop")
+DROP_PERIOD = 31 * 86400
+#: the site's timezone, for ``date('Y-m-d')`` (the sandbox school's)
+SITE_ZONE = ZoneInfo("Asia/Amman")
+
+
+def number(row_id: int) -> str:
+    return f"{NUMBER_PREFIX}{row_id}"
+
+
+def is_open(conn: sqlite3.Connection, request_type: str, now: int) -> bool:
+    """``request_windows::is_open``: known type, and inside its window if it needs one."""
+    if request_type not in TYPES:
+        return False
+    if request_type not in WINDOWED:
+        return True
+    window = conn.execute("SELECT * FROM mdl_local_mzi_request_windows WHERE request_type = ?", (request_type,)).fetchone()
+    return bool(window and window["enabled"]
+                and (not window["open_from"] or window["open_from"] <= now)
+                and (not window["open_until"] or window["open_until"] >= now))
+
+
+def _day(now: int) -> str:
+    return datetime.fromtimestamp(now, SITE_ZONE).date().isoformat()
+
+
+def droppable_classes(conn: sqlite3.Connection, zoho_student_id: str, now: int) -> dict[str, str]:
+    """Classes enrolled (not withdrawn) within the last month: Zoho class id → name."""
+    rows = conn.execute(
+        "SELECT zoho_class_id, class_name FROM mdl_local_mzi_enrollments WHERE zoho_student_id = ? "
+        "AND (status IS NULL OR status <> 'Withdrawn') AND enrollment_date >= ?",
+        (zoho_student_id, _day(now - DROP_PERIOD))).fetchall()
+    return {str(r["zoho_class_id"]): str(r["class_name"] or r["zoho_class_id"]) for r in rows}
+
+
+def submit(ctx: CallContext, request_type: str, reason: str, classes: Sequence[str]) -> dict[str, Any]:
+    """``requests::submit`` for the calling user's student row; MoodleException when refused."""
+    student = ctx.conn.execute("SELECT * FROM mdl_local_mzi_students WHERE moodle_user_id = ? ORDER BY id LIMIT 1",
+                               (ctx.userid,)).fetchone()
+    if student is None:
+        raise WsException("No student record is linked to this account yet.", errorcode="nostudentrecord")
+    if not is_open(ctx.conn, request_type, ctx.now):
+        raise WsException("This request type is not open now.", errorcode="error:windowclosed")
+    requested: list[dict[str, str]] = []
+    if request_type == "Class Drop":
+        droppable = droppable_classes(ctx.conn, student["zoho_student_id"], ctx.now)
+        for class_id in dict.fromkeys(str(c) for c in classes):
+            if class_id not in droppable:
+                raise WsException("Choose one or two classes to drop.", errorcode="error:classdropcount")
+            requested.append({"Class_ID": class_id, "Class_Name": droppable[class_id]})
+        if not 1 <= len(requested) <= 2:
+            raise WsException("Choose one or two classes to drop.", errorcode="error:classdropcount")
+    reason = reason.strip()
+    if not reason and request_type in NEEDS_REASON:
+        raise WsException("Give a reason for this request.", errorcode="error:reasonrequired")
+    row = {"zoho_student_id": student["zoho_student_id"], "request_type": request_type, "status": "Pending",
+           "reason": reason or None, "request_date": _day(ctx.now),
+           "requested_classes": json.dumps(requested, ensure_ascii=False, separators=(",", ":")) if requested else None,
+           "academic_email": student["academic_email"], "moodle_user_id": ctx.userid, "origin": ORIGIN_MOODLE,
+           "timecreated": ctx.now, "timemodified": ctx.now}
+    row_id = inserted_id(ctx.conn.execute(
+        f"INSERT INTO mdl_{TABLE} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())))
+    ctx.conn.execute(f"UPDATE mdl_{TABLE} SET request_number = ? WHERE id = ?", (number(row_id), row_id))
+    from .functions import record_event  # the observer; functions imports this module
+
+    record_event(ctx, "\\local_mzi\\event\\request_submitted", objecttable=TABLE, objectid=row_id,
+                 relateduserid=ctx.userid, contextid=SYSTEM_CONTEXT_ID, extra={"request_type": request_type, "request_number": number(row_id)})
+    return {"id": row_id, "request_number": number(row_id), "status": "Pending"}
+
+
+def adoptable(conn: sqlite3.Connection, numbers: Iterable[str]) -> dict[str, sqlite3.Row]:
+    """Submitted rows not yet linked to Zoho, by request number (the first of each number)."""
+    wanted = sorted({n for n in numbers if n})
+    found: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows = conn.execute(
+            f"SELECT * FROM mdl_{TABLE} WHERE request_number IN ({', '.join('?' * len(chunk))}) AND origin = ? "
+            "AND (zoho_request_id IS NULL OR zoho_request_id = '') ORDER BY id", [*chunk, ORIGIN_MOODLE])
+        for row in rows:
+            found.setdefault(str(row["request_number"]), row)
+    return found
+
+
+def moodle_values(row: sqlite3.Row | None, values: dict[str, str | None]) -> dict[str, str | None]:
+    """The values an upsert may write into ``row``: all, less Moodle's own on a submitted row."""
+    if row is None or row["origin"] != ORIGIN_MOODLE:
+        return values
+    return {n: v for n, v in values.items() if n not in MOODLE_OWNED}
