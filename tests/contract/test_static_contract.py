@@ -140,7 +140,8 @@ EMULATED = contract_keys(REGISTRY)
 MIRROR_FUNCTIONS = {n for n, fn in REGISTRY.items() if fn.mirror_table}
 PLUGIN_FUNCTIONS = sorted(n for n in REGISTRY if n.startswith("local_mzi_"))
 NON_MIRROR = sorted(n for n in PLUGIN_FUNCTIONS if n not in MIRROR_FUNCTIONS)
-SPECS_BY_TABLE = {spec.moodle_table: spec for spec in load_specs().values() if spec.moodle_resource is None}
+SPECS_BY_TABLE = {spec.moodle_table: spec for spec in load_specs().values()
+                  if spec.moodle_resource is None and spec.target.system == "moodle"}  # mirror kinds, not reverse ones
 
 
 def test_the_emulator_serves_the_three_functions_of_every_contract_mirror_table() -> None:
