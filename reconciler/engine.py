@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from .batches import Gate, ResultSink, not_attempted
 from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
-from .follow_up import follow_up_targets
+from .follow_up import follow_up_kinds, follow_up_targets
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
 from .providers.base import Provider, Resolver
@@ -181,13 +181,14 @@ class Engine:
         return sum(1 for r in actual.values() if not is_retired(spec, r))
 
     # ---------------------------------------------------------------- planning
-    def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None) -> dict[str, set[str] | None]:
+    def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None,
+               whole: Sequence[str] = ()) -> dict[str, set[str] | None]:
         if targets:
-            grouped = targets_by_kind(list(targets))
+            grouped: dict[str, set[str] | None] = dict(targets_by_kind(list(targets)))
             unknown = sorted(set(grouped) - set(self.specs))
             if unknown:
                 raise MziError(f"unknown kind(s) in --target: {', '.join(unknown)}; known: {', '.join(sorted(self.specs))}")
-            return dict(grouped)
+            return grouped | {k: None for k in whole if k in self.specs}
         chosen = list(kinds) if kinds else list(self.specs)
         unknown = sorted(set(chosen) - set(self.specs))
         if unknown:
@@ -254,12 +255,13 @@ class Engine:
         return sorted(kept + redone, key=lambda c: c.address.key)
 
     async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
-                   *, changed_only: bool = False, follow_up: bool = False) -> Plan:
+                   *, changed_only: bool = False, follow_up: bool = False, whole: Sequence[str] = ()) -> Plan:
         """Read, diff, order. ``changed_only``: per kind, only the records the source changed
         since the last successful apply (plus its deleted ones), unless a full refresh is due.
         ``follow_up``: the targets are records an apply just wrote (:meth:`follow_up`), which
-        another kind may not have yet — not a typo to refuse."""
-        scope = self._scope(targets, kinds)
+        another kind may not have yet — not a typo to refuse. ``whole``: kinds planned in full
+        besides the ``targets`` (a follow-up of a kind whose keys the apply cannot name)."""
+        scope = self._scope(targets, kinds, whole)
         if changed_only and not targets:
             kinds_in_scope = sorted(scope)
             pairs = await asyncio.gather(*(self._read_changes(self.specs[k]) for k in kinds_in_scope))
@@ -304,9 +306,12 @@ class Engine:
         """The plan for what an apply of ``plan`` wrote that other kinds read (``follow_up.py``):
         a targeted plan of those addresses, or ``None`` when nothing needs one."""
         targets = follow_up_targets(self.specs, plan.applicable(), results)
-        if not targets:
+        whole = follow_up_kinds(self.specs, plan.applicable(), results)
+        if not targets and not whole:
             return None
-        return await self.plan(targets, follow_up=True)
+        if not targets:
+            return await self.plan(kinds=whole, follow_up=True)
+        return await self.plan(targets, follow_up=True, whole=whole)
 
     # ---------------------------------------------------------------- applying
     async def check_stale(self, plan: Plan) -> None:

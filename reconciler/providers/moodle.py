@@ -31,6 +31,7 @@ from ..model import Action, Change, Record, Result
 from ..specs import Spec
 from .moodle_courses import CourseAdapter
 from .moodle_enrolments import EnrolmentAdapter
+from .moodle_grades import GradeAdapter
 from .moodle_users import UserLinkAdapter
 
 ENDPOINT = "/webservice/rest/server.php"
@@ -170,6 +171,7 @@ class MoodleProvider:
         create_users: bool = False,
         new_user_auth: str = "manual",
         withdrawn_enrolment: str = "suspend",
+        iv_role: str = "internalverifier",
     ) -> None:
         if max_input_vars <= REQUEST_OVERHEAD + 1:
             raise ValueError(f"max_input_vars {max_input_vars} leaves no room for records")
@@ -180,6 +182,7 @@ class MoodleProvider:
         self.courses = CourseAdapter(self, ZoneInfo(timezone), course_category_id)
         self.users = UserLinkAdapter(self, create_users, new_user_auth)
         self.enrolments = EnrolmentAdapter(self, withdrawn_enrolment)
+        self.grades = GradeAdapter(self, ZoneInfo(timezone), iv_role)
 
     @property
     def budget(self) -> int:
@@ -257,6 +260,8 @@ class MoodleProvider:
             return await self.users.read(spec, keys)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.read(spec, keys)
+        if spec.moodle_resource == "assignment_grade":
+            return await self.grades.read(spec, keys, since)
         extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
         rows = await self.paged(function_names(spec.moodle_table)["get"], keys, params=extra)
         records: dict[str, Record] = {}
@@ -314,6 +319,8 @@ class MoodleProvider:
             return await self.users.apply(spec, changes, on_results=on_results, gate=gate)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.apply(spec, changes, on_results=on_results, gate=gate)
+        if spec.moodle_resource == "assignment_grade":
+            return await self.grades.apply(spec, changes, on_results=on_results, gate=gate)
         names = function_names(spec.moodle_table)
         writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
         deletes = [c for c in changes if c.action is Action.DELETE]
