@@ -33,8 +33,8 @@ Store = tuple[str, str]
 #: ``local_mzi_ensure_courses`` links the course into its class's mirror row
 RESOURCE_SIDE_EFFECTS: Mapping[str, tuple[str, str]] = {"course": ("local_mzi_classes", "moodle_class_id")}
 
-#: Moodle resources whose read joins mirror tables, with the columns it uses: a kind whose
-#: source is one is planned again, whole, when an apply wrote such a column. A grade names
+#: Moodle resources whose read (or resolve) joins mirror tables, with the columns it uses: a
+#: kind whose source or target is one is planned again, whole, when an apply wrote such a column. A grade names
 #: its student and class from ``local_mzi_students`` and ``local_mzi_classes``, which the
 #: same apply may just have linked (a student's Moodle user) or repaired (a class name
 #: edited in Moodle); its key is no Zoho id a targeted follow-up could name.
@@ -43,6 +43,9 @@ RESOURCE_READS: Mapping[str, Mapping[str, frozenset[str]]] = {
         "local_mzi_students": frozenset({"zoho_student_id", "moodle_user_id", "status"}),
         "local_mzi_classes": frozenset({"zoho_class_id", "class_name", "class_status", "unit_name"}),
     },
+    # while a grading form's criteria come from the unit mirror (specs/grading_form.toml's
+    # stepping stone); with `through` they are read from Zoho and this entry can go
+    "grading_form": {"local_mzi_units": frozenset({"zoho_unit_id", "criteria"})},
 }
 
 
@@ -123,8 +126,8 @@ def follow_up_kinds(specs: Mapping[str, Spec], changes: Iterable[Change], result
     stores = written(specs, changes, results)
     kinds = []
     for kind in sorted(specs):
-        source = specs[kind].source
-        reads = RESOURCE_READS.get(source.resource or "", {}) if source.system == "moodle" else {}
-        if any(columns & stores.get(("moodle", table), _Written()).fields for table, columns in reads.items()):
+        ends = (specs[kind].source, specs[kind].target)
+        reads = [r for end in ends if end.system == "moodle" for r in RESOURCE_READS.get(end.resource or "", {}).items()]
+        if any(columns & stores.get(("moodle", table), _Written()).fields for table, columns in reads):
             kinds.append(kind)
     return kinds

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import MziError, PreflightError
 from .providers.moodle_courses import COURSE_FIELDS, COURSE_KEY
 from .providers.moodle_enrolments import ENROLMENT_FIELDS, spec_role
+from .providers.moodle_forms import FORM_FIELDS
 from .providers.moodle_grades import GRADE_FIELDS, GRADE_KEY
 from .providers.moodle_users import LINK, USER_LINK_FIELDS
 from .providers.zoho_client import ZohoError
@@ -50,7 +51,8 @@ ZohoFields = dict[str, dict[str, Any]]
 Tables = Mapping[str, Collection[str]]
 #: the fields of each Moodle resource kind, as its adapter reads and writes them
 RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS, "user_link": USER_LINK_FIELDS,
-                                              "enrolment": ENROLMENT_FIELDS, "assignment_grade": GRADE_FIELDS}
+                                              "enrolment": ENROLMENT_FIELDS, "assignment_grade": GRADE_FIELDS,
+                                              "grading_form": FORM_FIELDS}
 #: the key column of each Moodle resource kind that is not keyed by the course idnumber
 RESOURCE_KEYS: dict[str, str] = {"assignment_grade": GRADE_KEY}
 

@@ -31,6 +31,7 @@ from ..model import Action, Change, Record, Result
 from ..specs import Spec
 from .moodle_courses import CourseAdapter
 from .moodle_enrolments import EnrolmentAdapter
+from .moodle_forms import GradingFormAdapter
 from .moodle_grades import GradeAdapter
 from .moodle_users import UserLinkAdapter
 
@@ -183,6 +184,7 @@ class MoodleProvider:
         self.users = UserLinkAdapter(self, create_users, new_user_auth)
         self.enrolments = EnrolmentAdapter(self, withdrawn_enrolment)
         self.grades = GradeAdapter(self, ZoneInfo(timezone), iv_role)
+        self.forms = GradingFormAdapter(self)
 
     @property
     def budget(self) -> int:
@@ -262,6 +264,8 @@ class MoodleProvider:
             return await self.enrolments.read(spec, keys)
         if spec.moodle_resource == "assignment_grade":
             return await self.grades.read(spec, keys, since)
+        if spec.moodle_resource == "grading_form":
+            return await self.forms.read(spec, keys)
         extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
         rows = await self.paged(function_names(spec.moodle_table)["get"], keys, params=extra)
         records: dict[str, Record] = {}
@@ -321,6 +325,8 @@ class MoodleProvider:
             return await self.enrolments.apply(spec, changes, on_results=on_results, gate=gate)
         if spec.moodle_resource == "assignment_grade":
             return await self.grades.apply(spec, changes, on_results=on_results, gate=gate)
+        if spec.moodle_resource == "grading_form":
+            return await self.forms.apply(spec, changes, on_results=on_results, gate=gate)
         names = function_names(spec.moodle_table)
         writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
         deletes = [c for c in changes if c.action is Action.DELETE]
@@ -341,11 +347,14 @@ class MoodleProvider:
 
     async def resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
         """The engine's Resolver hook: user links learn their Moodle user; enrolments drop the
-        records that want nobody enrolled; other kinds pass."""
+        records that want nobody enrolled; grading forms drop classes without assignments;
+        other kinds pass."""
         if spec.moodle_resource == "user_link":
             return await self.users.resolve(spec, desired)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.resolve(spec, desired)
+        if spec.moodle_resource == "grading_form":
+            return await self.forms.resolve(spec, desired)
         return desired
 
     # -------------------------------------------------------------- the engine's extras
