@@ -125,12 +125,12 @@ def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None"
                                 transport=sandbox.moodle_transport(), max_input_vars=ms.max_input_vars,
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
                                 create_users=ms.create_users, new_user_auth=ms.new_user_auth,
-                                withdrawn_enrolment=ms.withdrawn_enrolment, **marks)
+                                withdrawn_enrolment=ms.withdrawn_enrolment, iv_role=ms.iv_role, **marks)
     else:
         moodle = MoodleProvider(ms.url, ms.token(), ms.policy(), max_input_vars=ms.max_input_vars,
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
                                 create_users=ms.create_users, new_user_auth=ms.new_user_auth,
-                                withdrawn_enrolment=ms.withdrawn_enrolment, **marks)
+                                withdrawn_enrolment=ms.withdrawn_enrolment, iv_role=ms.iv_role, **marks)
     zoho = ZohoProvider(client, **marks)
     return {"zoho": zoho, "moodle": moodle}
 

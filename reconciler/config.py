@@ -101,6 +101,9 @@ class MoodleSettings(HttpSettings):
     withdrawn_enrolment: Literal["suspend", "unenrol"] = Field(
         "suspend", description="what the course enrolment of an enrollment gone from Zoho (or of a teacher taken "
                                "off a class) becomes: suspend keeps the grades, unenrol removes it")
+    iv_role: str = Field("internalverifier", min_length=1,
+                         description="shortname of the course role of the Internal Verifier: a grade given by a "
+                                     "holder of it goes to Zoho as IV_Name, not Grader_Name")
 
     @field_validator("new_user_auth")
     @classmethod

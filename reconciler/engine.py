@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from .batches import Gate, ResultSink, not_attempted
 from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
-from .follow_up import follow_up_targets
+from .follow_up import follow_up_kinds, follow_up_targets
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
 from .providers.base import Provider, Resolver
@@ -193,13 +193,14 @@ class Engine:
         return sum(1 for r in actual.values() if not is_retired(spec, r))
 
     # ---------------------------------------------------------------- planning
-    def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None) -> dict[str, set[str] | None]:
+    def _scope(self, targets: Sequence[Address] | None, kinds: Sequence[str] | None,
+               whole: Sequence[str] = ()) -> dict[str, set[str] | None]:
         if targets:
-            grouped = targets_by_kind(list(targets))
+            grouped: dict[str, set[str] | None] = dict(targets_by_kind(list(targets)))
             unknown = sorted(set(grouped) - set(self.specs))
             if unknown:
                 raise MziError(f"unknown kind(s) in --target: {', '.join(unknown)}; known: {', '.join(sorted(self.specs))}")
-            return dict(grouped)
+            return grouped | {k: None for k in whole if k in self.specs}
         chosen = list(kinds) if kinds else list(self.specs)
         unknown = sorted(set(chosen) - set(self.specs))
         if unknown:
@@ -266,15 +267,18 @@ class Engine:
         return sorted(kept + redone, key=lambda c: c.address.key)
 
     async def plan(self, targets: Sequence[Address] | None = None, kinds: Sequence[str] | None = None,
-                   *, changed_only: bool = False, targets_must_exist: bool = True) -> Plan:
+                   *, changed_only: bool = False, targets_must_exist: bool = True,
+                   whole: Sequence[str] = ()) -> Plan:
         """Read, diff, order. ``changed_only``: per kind, only the records the source changed
         since the last successful apply (plus its deleted ones), unless a full refresh is due.
+        ``whole``: kinds planned in full besides the ``targets`` (a follow-up of a kind whose
+        keys the apply cannot name).
 
         A target naming a record neither system has is a typo on the command line (an
         error), but not for the webhook worker or a follow-up (``targets_must_exist=False``):
         a record created and deleted in Zoho before its event was handled, or one an apply
         just wrote that another kind does not have yet, is simply nothing to do."""
-        scope = self._scope(targets, kinds)
+        scope = self._scope(targets, kinds, whole)
         if changed_only and not targets:
             kinds_in_scope = sorted(scope)
             pairs = await asyncio.gather(*(self._read_changes(self.specs[k]) for k in kinds_in_scope))
@@ -327,9 +331,12 @@ class Engine:
         """The plan for what an apply of ``plan`` wrote that other kinds read (``follow_up.py``):
         a targeted plan of those addresses, or ``None`` when nothing needs one."""
         targets = follow_up_targets(self.specs, plan.applicable(), results)
-        if not targets:
+        whole = follow_up_kinds(self.specs, plan.applicable(), results)
+        if not targets and not whole:
             return None
-        return await self.plan(targets, targets_must_exist=False)
+        if not targets:
+            return await self.plan(kinds=whole, targets_must_exist=False)
+        return await self.plan(targets, targets_must_exist=False, whole=whole)
 
     # ---------------------------------------------------------------- applying
     async def check_stale(self, plan: Plan) -> None:

@@ -33,6 +33,18 @@ Store = tuple[str, str]
 #: ``local_mzi_ensure_courses`` links the course into its class's mirror row
 RESOURCE_SIDE_EFFECTS: Mapping[str, tuple[str, str]] = {"course": ("local_mzi_classes", "moodle_class_id")}
 
+#: Moodle resources whose read (or resolve) joins mirror tables, with the columns it uses: a
+#: kind whose source or target is one is planned again, whole, when an apply wrote such a column. A grade names
+#: its student and class from ``local_mzi_students`` and ``local_mzi_classes``, which the
+#: same apply may just have linked (a student's Moodle user) or repaired (a class name
+#: edited in Moodle); its key is no Zoho id a targeted follow-up could name.
+RESOURCE_READS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "assignment_grade": {
+        "local_mzi_students": frozenset({"zoho_student_id", "moodle_user_id", "status"}),
+        "local_mzi_classes": frozenset({"zoho_class_id", "class_name", "class_status", "unit_name"}),
+    },
+}
+
 
 @dataclass
 class _Written:
@@ -103,3 +115,16 @@ def follow_up_targets(specs: Mapping[str, Spec], changes: Iterable[Change], resu
             continue
         targets += [Address(kind, key) for key in sorted(entry.keys)]
     return targets
+
+
+def follow_up_kinds(specs: Mapping[str, Spec], changes: Iterable[Change], results: Sequence[Result]) -> list[str]:
+    """Kinds to plan again in full: their Moodle source resource joins a column the apply wrote
+    (:data:`RESOURCE_READS`)."""
+    stores = written(specs, changes, results)
+    kinds = []
+    for kind in sorted(specs):
+        ends = (specs[kind].source, specs[kind].target)
+        reads = [r for end in ends if end.system == "moodle" for r in RESOURCE_READS.get(end.resource or "", {}).items()]
+        if any(columns & stores.get(("moodle", table), _Written()).fields for table, columns in reads):
+            kinds.append(kind)
+    return kinds

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import MziError, PreflightError
 from .providers.moodle_courses import COURSE_FIELDS, COURSE_KEY
 from .providers.moodle_enrolments import ENROLMENT_FIELDS, spec_role
+from .providers.moodle_forms import FORM_FIELDS
+from .providers.moodle_grades import GRADE_FIELDS, GRADE_KEY
 from .providers.moodle_users import LINK, USER_LINK_FIELDS
 from .providers.zoho_client import ZohoError
 from .schema.xmldb import SchemaError, load_schema
@@ -49,7 +51,10 @@ ZohoFields = dict[str, dict[str, Any]]
 Tables = Mapping[str, Collection[str]]
 #: the fields of each Moodle resource kind, as its adapter reads and writes them
 RESOURCE_FIELDS: dict[str, frozenset[str]] = {"course": COURSE_FIELDS, "user_link": USER_LINK_FIELDS,
-                                              "enrolment": ENROLMENT_FIELDS}
+                                              "enrolment": ENROLMENT_FIELDS, "assignment_grade": GRADE_FIELDS,
+                                              "grading_form": FORM_FIELDS}
+#: the key column of each Moodle resource kind that is not keyed by the course idnumber
+RESOURCE_KEYS: dict[str, str] = {"assignment_grade": GRADE_KEY}
 
 _TEXTUAL = frozenset({"text", "textarea", "email", "phone", "website", "autonumber", "picklist", "formula"})
 _NUMERIC = frozenset({"integer", "bigint", "double", "decimal", "currency"})
@@ -353,8 +358,9 @@ def _resource_check(spec: Spec, tables: Tables, source: str) -> Check:
             spec_role(spec)
         except MziError as exc:
             return Check(name, False, f"{where(spec)}: {exc}")
-    elif spec.key.moodle != COURSE_KEY:
-        return Check(name, False, f"{where(spec)}: a {spec.moodle_resource} is keyed by {COURSE_KEY}, not {spec.key.moodle}")
+    elif spec.key.moodle != RESOURCE_KEYS.get(spec.moodle_resource or "", COURSE_KEY):
+        key = RESOURCE_KEYS.get(spec.moodle_resource or "", COURSE_KEY)
+        return Check(name, False, f"{where(spec)}: a {spec.moodle_resource} is keyed by {key}, not {spec.key.moodle}")
     if unknown:
         return Check(name, False, f"{where(spec)}: a Moodle {spec.moodle_resource} has no field {', '.join(unknown)} "
                                   f"(mzi knows {', '.join(sorted(known))})")

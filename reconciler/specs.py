@@ -46,7 +46,7 @@ MEMBERSHIP_TRANSFORMS = ("in", "not_in")
 #: Moodle objects mzi manages through the plugin's own functions rather than a mirror
 #: table (``target = { system = "moodle", resource = "course" }``); each has an adapter
 #: in ``providers/`` that knows its fields
-MOODLE_RESOURCES = ("course", "user_link", "enrolment")
+MOODLE_RESOURCES = ("course", "user_link", "enrolment", "assignment_grade", "grading_form")
 #: resources that live in a column of a mirror table, which the endpoint names with ``table``
 #: (``resource = "user_link", table = "local_mzi_students"``: the row's ``moodle_user_id``)
 RESOURCES_IN_A_TABLE = ("user_link",)

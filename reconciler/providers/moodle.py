@@ -34,6 +34,8 @@ from ..specs import Spec
 from ..watermarks import WatermarkStore, utcnow
 from .moodle_courses import CourseAdapter
 from .moodle_enrolments import EnrolmentAdapter
+from .moodle_forms import GradingFormAdapter
+from .moodle_grades import GradeAdapter
 from .moodle_users import UserLinkAdapter
 
 ENDPOINT = "/webservice/rest/server.php"
@@ -177,6 +179,7 @@ class MoodleProvider:
         full_refresh_after: timedelta = timedelta(hours=24),
         watermark_overlap: timedelta = timedelta(minutes=5),
         now: Callable[[], datetime] = utcnow,
+        iv_role: str = "internalverifier",
     ) -> None:
         """``watermarks`` and ``full_refresh_after``: incremental reads of the kinds Moodle is
         the source of (the reverse direction), as the Zoho provider does for the others."""
@@ -193,6 +196,8 @@ class MoodleProvider:
         self.full_refresh_after = full_refresh_after
         self.watermark_overlap = watermark_overlap
         self._now = now
+        self.grades = GradeAdapter(self, ZoneInfo(timezone), iv_role)
+        self.forms = GradingFormAdapter(self)
 
     @property
     def budget(self) -> int:
@@ -270,6 +275,10 @@ class MoodleProvider:
             return await self.users.read(spec, keys)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.read(spec, keys)
+        if spec.moodle_resource == "assignment_grade":
+            return await self.grades.read(spec, keys, since)
+        if spec.moodle_resource == "grading_form":
+            return await self.forms.read(spec, keys)
         extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
         started = self._now()
         by_key = keys is None or _keyed_like_table(spec)
@@ -357,6 +366,10 @@ class MoodleProvider:
             return await self.users.apply(spec, changes, on_results=on_results, gate=gate)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.apply(spec, changes, on_results=on_results, gate=gate)
+        if spec.moodle_resource == "assignment_grade":
+            return await self.grades.apply(spec, changes, on_results=on_results, gate=gate)
+        if spec.moodle_resource == "grading_form":
+            return await self.forms.apply(spec, changes, on_results=on_results, gate=gate)
         names = function_names(spec.moodle_table)
         writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
         deletes = [c for c in changes if c.action is Action.DELETE]
@@ -377,11 +390,14 @@ class MoodleProvider:
 
     async def resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
         """The engine's Resolver hook: user links learn their Moodle user; enrolments drop the
-        records that want nobody enrolled; other kinds pass."""
+        records that want nobody enrolled; grading forms drop classes without assignments;
+        other kinds pass."""
         if spec.moodle_resource == "user_link":
             return await self.users.resolve(spec, desired)
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.resolve(spec, desired)
+        if spec.moodle_resource == "grading_form":
+            return await self.forms.resolve(spec, desired)
         return desired
 
     # -------------------------------------------------------------- the engine's extras

@@ -39,6 +39,7 @@ from typing import Any
 from ..mapping import moodle_row, record_from_zoho, subform_records
 from ..specs import Spec, load_specs
 from .demo_enrolments import install_enrolments
+from .demo_grades import install_grades
 from .demo_users import install_users
 from .zoho.metadata import AUTONUMBER_PREFIX, load_metadata
 from .zoho.store import ORG_ZONE, ZohoStore, format_id, zoho_time
@@ -808,6 +809,7 @@ def _install_moodle(path: Path, school: DemoSchool, specs: dict[str, Spec], unma
             _install_courses(conn, school, specs["course"])
         install_users(conn, school.records, specs, school.seed, int(BASE_TS), unmatched=unmatched_users)  # demo_users.py
         install_enrolments(conn, school.seed, int(BASE_TS))  # demo_enrolments.py
+        install_grades(conn, school.records, school.seed, int(BASE_TS))  # demo_grades.py
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -275,6 +275,10 @@ def minimal_params(name: str, moodle: MoodleClient) -> dict[str, Any]:
         "local_mzi_ensure_courses": {"courses": [{"idnumber": moodle.unique(), "fullname": "Contract course", "shortname": moodle.unique("S")}]},
         "local_mzi_get_courses": {"limit": 1},
         "local_mzi_get_enrolments": {"limit": 1},
+        "local_mzi_get_assignment_grades": {"limit": 1},
+        "local_mzi_get_grading_forms": {"limit": 1},
+        "local_mzi_ensure_grading_forms": {"forms": [{"idnumber": moodle.unique("none"), "criteria": [
+            {"shortname": "P1", "description": "Describe it.", "maxscore": "1"}]}]},
         "core_course_get_categories": {"criteria": [{"key": "id", "value": "1"}]},
         "local_mzi_set_enrolments": {"enrolments": [{"courseidnumber": moodle.unique("none"), "userid": 2, "role": "student", "action": "enrol"}]},
         "local_mzi_resolve_users": {"emails": ["nobody@example.invalid"]},

@@ -81,6 +81,7 @@ class provider implements
             'userid' => 'privacy:metadata:mzi:userid',
             'email' => 'privacy:metadata:mzi:email',
             'grades' => 'privacy:metadata:mzi:grades',
+            'gradername' => 'privacy:metadata:mzi:gradername',
             'requests' => 'privacy:metadata:mzi:requests',
         ], 'privacy:metadata:mzi');
         return $collection;

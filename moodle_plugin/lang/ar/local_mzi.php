@@ -185,6 +185,7 @@ $string['privacy:metadata:local_mzi_teachers:zoho_teacher_id'] = 'معرّف س�
 $string['privacy:metadata:mzi'] = 'ينسخ mzi البيانات الإدارية بين Zoho CRM (نظام السجلات) وMoodle؛ ويرسل Moodle إليه إشعارات الأحداث والدرجات.';
 $string['privacy:metadata:mzi:email'] = 'البريد الإلكتروني لربط سجل الطالب أو المعلم في Zoho CRM.';
 $string['privacy:metadata:mzi:grades'] = 'درجات الواجبات وتقييمات مخرجات التعلم.';
+$string['privacy:metadata:mzi:gradername'] = 'اسم المعلم أو المدقق الداخلي الذي قيّم الواجب، يُرسل مع الدرجة.';
 $string['privacy:metadata:mzi:requests'] = 'الطلبات التي قدمها الطالب في Moodle.';
 $string['privacy:metadata:mzi:userid'] = 'معرّف مستخدم Moodle الذي يخصه الحدث.';
 $string['profile'] = 'الملف الشخصي';

@@ -185,6 +185,7 @@ $string['privacy:metadata:local_mzi_teachers:zoho_teacher_id'] = 'Zoho id of the
 $string['privacy:metadata:mzi'] = 'mzi copies administrative data between Zoho CRM (the system of record) and Moodle; Moodle sends it event notices and grades.';
 $string['privacy:metadata:mzi:email'] = 'E-mail address, to link the student or teacher record in Zoho CRM.';
 $string['privacy:metadata:mzi:grades'] = 'Assignment grades and learning outcome assessments.';
+$string['privacy:metadata:mzi:gradername'] = 'Name of the teacher or Internal Verifier who graded an assignment, sent with the grade.';
 $string['privacy:metadata:mzi:requests'] = 'Requests the student submitted in Moodle.';
 $string['privacy:metadata:mzi:userid'] = 'Moodle user id of the user an event is about.';
 $string['profile'] = 'Profile';

@@ -30,10 +30,14 @@ SITE_COURSE_ID = 1
 DEFAULT_CATEGORY_ID = 1
 SYSTEM_CONTEXT_ID = 1
 GUEST_USER_ID, ADMIN_USER_ID, WS_USER_ID, LIMITED_USER_ID = 1, 2, 3, 4
-ROLES = {"manager": 1, "editingteacher": 3, "teacher": 4, "student": 5, "guest": 6, "user": 7}
-CONTEXT_SYSTEM, CONTEXT_USER, CONTEXT_COURSECAT, CONTEXT_COURSE = 10, 30, 40, 50
+#: Moodle's standard roles, plus the school's own Internal Verifier role (a custom course
+#: role on a real site; its shortname is ``[moodle] iv_role``)
+ROLES = {"manager": 1, "editingteacher": 3, "teacher": 4, "student": 5, "guest": 6, "user": 7,
+         "internalverifier": 9}
+IV_ROLE = "internalverifier"
+CONTEXT_SYSTEM, CONTEXT_USER, CONTEXT_COURSECAT, CONTEXT_COURSE, CONTEXT_MODULE = 10, 30, 40, 50, 70
 #: Moodle's default role_context_levels for the course context (guest and user have none)
-COURSE_ROLES = ("manager", "editingteacher", "teacher", "student")
+COURSE_ROLES = ("manager", "editingteacher", "teacher", "student", "internalverifier")
 
 #: what the web-service user may do: exactly what mzi needs (DOMAIN: a dedicated user)
 WS_CAPABILITIES = (
@@ -46,6 +50,7 @@ WS_CAPABILITIES = (
     "enrol/manual:enrol",
     "enrol/manual:unenrol",
     "moodle/role:assign",
+    "moodle/grade:managegradingforms",
 )
 
 #: what db/access.php gives the ``user`` archetype, i.e. every logged-in user of the site
@@ -101,6 +106,59 @@ CORE_DDL = (
     """CREATE TABLE IF NOT EXISTS mdl_config_plugins (
         id INTEGER PRIMARY KEY, plugin TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
         UNIQUE (plugin, name))""",
+    # mod_assign and advanced grading (marking guide): the columns local_mzi reads and writes
+    "CREATE TABLE IF NOT EXISTS mdl_modules (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE IF NOT EXISTS mdl_course_modules (
+        id INTEGER PRIMARY KEY, course INTEGER NOT NULL, module INTEGER NOT NULL, instance INTEGER NOT NULL,
+        visible INTEGER NOT NULL DEFAULT 1, deletioninprogress INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS mdl_assign (
+        id INTEGER PRIMARY KEY, course INTEGER NOT NULL, name TEXT NOT NULL DEFAULT '',
+        duedate INTEGER NOT NULL DEFAULT 0, cutoffdate INTEGER NOT NULL DEFAULT 0,
+        grade INTEGER NOT NULL DEFAULT 100, attemptreopenmethod TEXT NOT NULL DEFAULT 'none',
+        maxattempts INTEGER NOT NULL DEFAULT -1, markingworkflow INTEGER NOT NULL DEFAULT 0,
+        timemodified INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE INDEX IF NOT EXISTS mdl_assign_course_ix ON mdl_assign (course)",
+    """CREATE TABLE IF NOT EXISTS mdl_assign_grades (
+        id INTEGER PRIMARY KEY, assignment INTEGER NOT NULL, userid INTEGER NOT NULL,
+        timecreated INTEGER NOT NULL DEFAULT 0, timemodified INTEGER NOT NULL DEFAULT 0,
+        grader INTEGER NOT NULL DEFAULT 0, grade TEXT DEFAULT '-1.00000', attemptnumber INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (assignment, userid, attemptnumber))""",
+    """CREATE TABLE IF NOT EXISTS mdl_assign_submission (
+        id INTEGER PRIMARY KEY, assignment INTEGER NOT NULL, userid INTEGER NOT NULL,
+        timecreated INTEGER NOT NULL DEFAULT 0, timemodified INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'new', groupid INTEGER NOT NULL DEFAULT 0,
+        attemptnumber INTEGER NOT NULL DEFAULT 0, latest INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (assignment, userid, groupid, attemptnumber))""",
+    """CREATE TABLE IF NOT EXISTS mdl_assign_user_flags (
+        id INTEGER PRIMARY KEY, userid INTEGER NOT NULL, assignment INTEGER NOT NULL,
+        workflowstate TEXT NOT NULL DEFAULT '', extensionduedate INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (userid, assignment))""",
+    """CREATE TABLE IF NOT EXISTS mdl_assignfeedback_comments (
+        id INTEGER PRIMARY KEY, assignment INTEGER NOT NULL, grade INTEGER NOT NULL,
+        commenttext TEXT, commentformat INTEGER NOT NULL DEFAULT 1)""",
+    """CREATE TABLE IF NOT EXISTS mdl_scale (
+        id INTEGER PRIMARY KEY, courseid INTEGER NOT NULL DEFAULT 0, userid INTEGER NOT NULL DEFAULT 0,
+        name TEXT NOT NULL DEFAULT '', scale TEXT NOT NULL, timemodified INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS mdl_grading_areas (
+        id INTEGER PRIMARY KEY, contextid INTEGER NOT NULL, component TEXT NOT NULL, areaname TEXT NOT NULL,
+        activemethod TEXT, UNIQUE (contextid, component, areaname))""",
+    """CREATE TABLE IF NOT EXISTS mdl_grading_definitions (
+        id INTEGER PRIMARY KEY, areaid INTEGER NOT NULL, method TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+        description TEXT, descriptionformat INTEGER, status INTEGER NOT NULL DEFAULT 0,
+        copiedfromid INTEGER, timecreated INTEGER NOT NULL DEFAULT 0, usercreated INTEGER NOT NULL DEFAULT 0,
+        timemodified INTEGER NOT NULL DEFAULT 0, usermodified INTEGER NOT NULL DEFAULT 0,
+        timecopied INTEGER DEFAULT 0, options TEXT, UNIQUE (areaid, method))""",
+    """CREATE TABLE IF NOT EXISTS mdl_grading_instances (
+        id INTEGER PRIMARY KEY, definitionid INTEGER NOT NULL, raterid INTEGER NOT NULL, itemid INTEGER,
+        rawgrade TEXT, status INTEGER NOT NULL DEFAULT 0, feedback TEXT, feedbackformat INTEGER,
+        timemodified INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS mdl_gradingform_guide_criteria (
+        id INTEGER PRIMARY KEY, definitionid INTEGER NOT NULL, sortorder INTEGER NOT NULL,
+        shortname TEXT NOT NULL, description TEXT, descriptionformat INTEGER, descriptionmarkers TEXT,
+        descriptionmarkersformat INTEGER, maxscore TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS mdl_gradingform_guide_fillings (
+        id INTEGER PRIMARY KEY, instanceid INTEGER NOT NULL, criterionid INTEGER NOT NULL, remark TEXT,
+        remarkformat INTEGER, score TEXT NOT NULL, UNIQUE (instanceid, criterionid))""",
     """CREATE TABLE IF NOT EXISTS mdl_mzi_api_log (
         id INTEGER PRIMARY KEY, time REAL NOT NULL, wsfunction TEXT NOT NULL,
         is_write INTEGER NOT NULL, records INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL)""",
@@ -189,6 +247,7 @@ def seed_core(conn: sqlite3.Connection) -> None:
                          + [(user, cap) for user in (ADMIN_USER_ID, WS_USER_ID, LIMITED_USER_ID) for cap in USER_CAPABILITIES])
         conn.executemany("INSERT OR IGNORE INTO mdl_role (id, shortname) VALUES (?, ?)",
                          [(rid, name) for name, rid in ROLES.items()])
+        conn.execute("INSERT OR IGNORE INTO mdl_modules (id, name) VALUES (1, 'assign')")
         conn.executemany("INSERT OR IGNORE INTO mdl_role_context_levels (roleid, contextlevel) VALUES (?, ?)",
                          [(ROLES[name], CONTEXT_COURSE) for name in COURSE_ROLES])
         conn.execute("INSERT OR IGNORE INTO mdl_course_categories (id, name) VALUES (?, 'Category 1')", (DEFAULT_CATEGORY_ID,))

@@ -20,6 +20,7 @@ from typing import Any
 from ...schema.xmldb import Schema
 from .courses import course_functions
 from .db import CONTEXT_COURSE, CONTEXT_USER, SYSTEM_CONTEXT_ID, context_id, inserted_id, plugin_setting
+from .grading import grading_functions
 from .external import (
     PARAM_ALPHA, PARAM_BOOL, PARAM_INT, PARAM_RAW, PARAM_TEXT, VALUE_DEFAULT, VALUE_OPTIONAL, InvalidParameter, Multiple, Single, Value,
 )
@@ -397,7 +398,7 @@ def build_registry(schema: Schema) -> dict[str, WsFunction]:
         mirror = mirror_table(schema.table(name)) if name in schema.tables else None
         if mirror is not None:
             functions += mirror_functions(mirror)
-    functions += course_functions() + _other_functions()
+    functions += course_functions() + grading_functions() + _other_functions()
     registry = {fn.name: fn for fn in functions}
     site = WsFunction(
         "core_webservice_get_site_info", Single({"serviceshortnames": Multiple(Value(PARAM_RAW, "service"), "", VALUE_DEFAULT, {})}),
