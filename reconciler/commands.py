@@ -364,10 +364,18 @@ async def _follow_ups(ws: Workspace, the_plan: Plan, results: list[Result], sink
         if extra is None or not extra.applicable():
             break
         more = await ws.engine.apply(extra, on_results=sink, gate=gate)
-        held = {c.address for c in the_plan.changes if c.action is Action.BLOCKED}
-        the_plan, results = the_plan.followed_by(extra), results + [r for r in more if r.address not in held]
+        the_plan, results = the_plan.followed_by(extra), _merged(results, more)
         last_plan, last_results = extra, more
     return the_plan, results
+
+
+def _merged(results: list[Result], more: list[Result]) -> list[Result]:
+    """One Result per address: a follow-up's result replaces a ``blocked`` one (the record
+    was carried over after all); a record the follow-up still holds keeps its first result."""
+    carried = {r.address: r for r in more if r.status != "blocked"}
+    seen = {r.address for r in results}
+    return ([carried.get(r.address, r) if r.status == "blocked" else r for r in results]
+            + [r for r in more if r.address not in seen])
 
 
 def interrupted_runs(ws: Workspace) -> list[str]:

@@ -86,11 +86,17 @@ class Plan:
         return [c for c in self.changes if c.action is not Action.BLOCKED]
 
     def followed_by(self, follow_up: "Plan") -> "Plan":
-        """This plan with a follow-up's changes after it (what one apply did in all); a
-        record the follow-up still finds blocked is already in this plan as blocked."""
+        """This plan with a follow-up's changes after it (what one apply did in all).
+
+        A record this plan held (blocked: a grade whose student was not linked yet) that the
+        follow-up could carry over is no longer blocked: the follow-up's change replaces it.
+        One the follow-up still finds blocked stays as this plan has it.
+        """
         blocked = {c.address for c in self.changes if c.action is Action.BLOCKED}
         extra = [c for c in follow_up.changes if c.action is not Action.BLOCKED or c.address not in blocked]
-        return replace(self, changes=self.changes + extra, warnings=self.warnings + follow_up.warnings)
+        done = {c.address for c in extra if c.action is not Action.BLOCKED}
+        kept = [c for c in self.changes if c.action is not Action.BLOCKED or c.address not in done]
+        return replace(self, changes=kept + extra, warnings=self.warnings + follow_up.warnings)
 
     @property
     def unreadable(self) -> list[Change]:
