@@ -40,6 +40,9 @@ RESOURCE_SIDE_EFFECTS: Mapping[str, tuple[str, str]] = {"course": ("local_mzi_cl
 #: edited in Moodle); its key is no Zoho id a targeted follow-up could name.
 RESOURCE_READS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "assignment_grade": {
+        # the learning outcomes are the fillings of the assignment's guide, whose criteria
+        # grading_form may have just rewritten
+        "grading_form": frozenset({"criteria"}),
         "local_mzi_students": frozenset({"zoho_student_id", "moodle_user_id", "status"}),
         "local_mzi_classes": frozenset({"zoho_class_id", "class_name", "class_status", "unit_name"}),
     },

@@ -41,9 +41,16 @@ def unknown_names(spec: Spec) -> list[str]:
                  for api in field.zoho_names if api.startswith(PARENT)]
         names.append(("source.subform", spec.subform))
     else:
-        names = [(name, api) for name, field in spec.fields.items() for api in field.zoho_names]
+        names = [(name, api) for name, field in spec.fields.items() if field.through is None
+                 for api in field.zoho_names]
+        names += [(name, field.through.lookup) for name, field in spec.fields.items() if field.through is not None]
     problems = [f"{where}: field {name}: Zoho api name {api!r} is not a field of {module}"
                 for name, api in names if api not in known]
+    for name, field in spec.fields.items():  # read through a lookup: the names are the related module's
+        if field.through is not None:
+            related = org.get(field.through.module, set()) | set(SYSTEM_FIELDS)
+            problems += [f"{where}: field {name}: Zoho api name {api!r} is not a field of {field.through.module}"
+                         for api in field.zoho_names if api not in related]
     if spec.key.zoho not in known:
         problems.append(f"{where}: key: Zoho api name {spec.key.zoho!r} is not a field of {module}")
     if spec.moodle_resource is not None:

@@ -91,7 +91,8 @@ def test_a_grade_with_learning_outcomes_becomes_one_zoho_grade_with_its_rows(sch
         courseid, classid, [student] = a_class_and_students(conn)
         grader = teacher_user(conn, "Rana", "Teacher")
         assign = teacher.add_assignment(conn, courseid, "Essay", grade=100)
-        teacher.set_guide(conn, assign, CRITERIA, userid=2, now=1)
+        # the teacher's own guide (mzi's own would be replaced by the unit's criteria: grading_form)
+        teacher.set_guide(conn, assign, CRITERIA, userid=2, now=1, name="Essay marking guide")
         teacher.submit(conn, assign, student["userid"], 0, 1_790_000_000)
         teacher.grade(conn, assign, student["userid"], "64.50000", grader=grader, when=1_790_100_000,
                       feedback="Good analysis.", fillings={"P1": ("1.00000", "Clear"), "M1": ("1.00000", ""),
