@@ -39,6 +39,8 @@ from .moodle_grades import GradeAdapter
 from .moodle_users import UserLinkAdapter
 
 ENDPOINT = "/webservice/rest/server.php"
+#: the kinds a Moodle source reads incrementally (``read_changes``): mirror tables and these resources
+INCREMENTAL_RESOURCES = (None, "assignment_grade")
 #: form variables every request carries besides its parameters: wstoken, wsfunction,
 #: moodlewsrestformat, count — and headroom
 REQUEST_OVERHEAD = 10
@@ -276,7 +278,11 @@ class MoodleProvider:
         if spec.moodle_resource == "enrolment":
             return await self.enrolments.read(spec, keys)
         if spec.moodle_resource == "assignment_grade":
-            return await self.grades.read(spec, keys, since)
+            started = self._now()
+            grades = await self.grades.read(spec, keys, since)
+            if keys is None and since is None:
+                marks.mark(self.watermarks, spec.kind, started, self.watermark_overlap, full=True)
+            return grades
         if spec.moodle_resource == "grading_form":
             return await self.forms.read(spec, keys)
         extra = {"modifiedsince": int(since.timestamp())} if since is not None else {}
@@ -306,9 +312,11 @@ class MoodleProvider:
         watermark); no deleted keys, as the mirror rows a reverse kind reads are never
         removed (a soft-deleted row is a changed row, which its ``skip`` filter drops).
 
-        A Moodle resource (grades) has no incremental read here: every read is full.
+        Of the Moodle resources, grades read incrementally (the plugin's ``modifiedsince``
+        also names grades whose deadline passed since, which the RR rule changes); the
+        others are read in full.
         """
-        if spec.moodle_resource is not None:
+        if spec.moodle_resource not in INCREMENTAL_RESOURCES:
             return await self.read(spec), set()
         start = since or marks.since(self.watermarks, spec.kind)
         started = self._now()
@@ -320,7 +328,7 @@ class MoodleProvider:
     def full_refresh_due(self, spec: Spec) -> bool:
         """A Moodle source kind is read in full when its last full read is older than
         ``full_refresh_after`` — that is when a value edited in Zoho (drift) is seen."""
-        if spec.moodle_resource is not None:
+        if spec.moodle_resource not in INCREMENTAL_RESOURCES:
             return True
         return marks.full_refresh_due(self.watermarks, spec.kind, self._now(), self.full_refresh_after)
 

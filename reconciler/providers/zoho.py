@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -296,10 +296,12 @@ def _records(spec: Spec, raw: dict[str, Any]) -> list[Record]:
         return subform_records(spec, raw)
     if _external_key(spec) and spec.key.zoho in raw and _empty(raw[spec.key.zoho]):
         return []
-    record = _record(spec, raw)
-    missing = [f"{lookup} points at {spec.related[lookup]} record {_lookup_id(raw.get(lookup))}, which Zoho does not have"
-               for lookup, related in raw.get(RELATED, {}).items() if related is MISSING]
-    return [replace(record, blocked="; ".join(missing)) if missing and not record.error else record]
+    if any(related is MISSING for related in raw.get(RELATED, {}).values()):
+        # a lookup to a record Zoho no longer has (a unit deleted): what this record would be
+        # made of is gone, and the kind that owns the lookup (class → unit) reports it; the
+        # target keeps what it has (a grading form stays as it was)
+        return []
+    return [_record(spec, raw)]
 
 
 #: a related record a lookup names but Zoho does not have (see ``ZohoProvider._with_related``)

@@ -152,7 +152,8 @@ def test_a_through_field_reads_the_related_record_with_one_ids_call_per_page(wor
     assert sum(1 for p in paths if p == "/crm/v8/BTEC") == pages, f"one BTEC ids read per page of classes: {paths}"
 
 
-def test_a_lookup_to_a_record_zoho_does_not_have_holds_the_record_naming_it(workspace: Workspace) -> None:
+def test_a_lookup_to_a_record_zoho_does_not_have_gives_no_record_so_the_target_keeps_its_own(
+        workspace: Workspace) -> None:
     spec = _class_with_unit_criteria()
     workspace.sandbox.ensure()
     key, row = next((k, c) for k, c in sorted(_zoho(workspace, "BTEC_Classes").items()) if c.get("Unit"))
@@ -162,5 +163,7 @@ def test_a_lookup_to_a_record_zoho_does_not_have_holds_the_record_naming_it(work
         store.conn.commit()
     finally:
         store.close()
-    record = _read_zoho(workspace, spec, [key])[key]
-    assert record.blocked == f"Unit points at BTEC record {row['Unit']['id']}, which Zoho does not have"
+    assert key not in _read_zoho(workspace, spec, [key])
+    everything = _read_zoho(workspace, spec)
+    assert key not in everything and len(everything) == len(_zoho(workspace, "BTEC_Classes")) - 1, \
+        "only the class whose unit is gone gives no record; the others read as before"

@@ -100,7 +100,7 @@ def test_a_zoho_record_names_every_kind_of_its_module_and_a_subform_kind_by_pare
     specs = load_specs()
     assert zoho_targets(specs, "BTEC_Registrations", "9") == (Address("installment", "9"), Address("registration", "9"))
     assert zoho_targets(specs, "BTEC_Classes", "4") == (Address("class", "4"), Address("course", "4"),
-                                                        Address("teacher_enrolment", "4"))
+                                                        Address("grading_form", "4"), Address("teacher_enrolment", "4"))
 
 
 def test_a_notification_names_each_id_and_has_a_stable_event_id() -> None:
