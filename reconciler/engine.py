@@ -20,6 +20,7 @@ from .batches import Gate, ResultSink, not_attempted
 from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .follow_up import follow_up_targets
+from .labels import name_references
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
 from .providers.base import Provider, Resolver
@@ -284,7 +285,7 @@ class Engine:
                 full = scope[kind] is None
                 warnings += await self._mass_delete_warnings(spec, changes, snap, full)
                 warnings += await self._mass_blank_warnings(spec, changes, snap, full)
-            by_kind[kind] = changes
+            by_kind[kind] = name_references(self.specs, changes, snapshots)
         return Plan(
             changes=order_changes(self.specs, by_kind),
             specs_hash=specs_hash(self.specs),
