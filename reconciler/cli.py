@@ -464,7 +464,7 @@ def show(ctx: click.Context, planfile: Path, as_json: bool, fmt: str | None, com
                          labels=labels), nl=False)
 
 
-@main.command()
+@main.command(short_help="Read-only preflight: credentials, fields, plugin.")
 @no_color_option
 @click.pass_context
 @reports_errors
@@ -491,7 +491,7 @@ def doctor(ctx: click.Context, no_color: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
+@main.command(short_help="Write a commented mzi.toml, then run doctor.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write (default: -c FILE, else ./mzi.toml).")
 @click.option("--zoho-data-centre", type=click.Choice(list(ZOHO_DATA_CENTRES)), help="Data centre of the Zoho account.")
@@ -585,7 +585,7 @@ def _sandbox(ctx: click.Context) -> Any:
     return commands.open_sandbox(config), config
 
 
-@sandbox.command("reset")
+@sandbox.command("reset", short_help="Generate the demo school again.")
 @click.pass_context
 @reports_errors
 def sandbox_reset(ctx: click.Context) -> None:
@@ -634,7 +634,7 @@ def sandbox_edit(ctx: click.Context, address: str, assignments: tuple[str, ...])
     click.echo(f"Updated Zoho record {address}: " + ", ".join(f"{k}={record.get(k)!r}" for k in values))
 
 
-@sandbox.command("list")
+@sandbox.command("list", short_help="Ids and names of a kind's records, to edit.")
 @click.argument("kind")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many records to show.")
 @click.pass_context
@@ -666,7 +666,7 @@ def _editable_fields(spec: Any) -> list[str]:
     return names[:6]
 
 
-@sandbox.command("delete")
+@sandbox.command("delete", short_help="Delete a Zoho sandbox record.")
 @click.argument("address")
 @click.pass_context
 @reports_errors
@@ -677,7 +677,7 @@ def sandbox_delete(ctx: click.Context, address: str) -> None:
     click.echo(f"Deleted Zoho record {address}.")
 
 
-@sandbox.command("serve")
+@sandbox.command("serve", short_help="Run the emulators on loopback ports.")
 @click.pass_context
 @reports_errors
 def sandbox_serve(ctx: click.Context) -> None:
@@ -695,7 +695,7 @@ def zoho() -> None:
     """Zoho CRM administration."""
 
 
-@zoho.command("watch")
+@zoho.command("watch", short_help="Enable or renew Zoho notification channels.")
 @click.option("--notify-url", help="Public URL of `mzi serve` (default: [zoho] notify_url).")
 @click.pass_context
 @reports_errors
@@ -721,7 +721,7 @@ def state() -> None:
     """The run log and the apply lock."""
 
 
-@state.command("runs")
+@state.command("runs", short_help="Recent runs: kind, duration, outcome.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs, newest first.")
 @click.option("--since", "since", metavar="WHEN",
               help="Runs started since WHEN: an ISO date or time (UTC unless it names a zone), or 30m, 12h, 7d ago.")
@@ -799,7 +799,7 @@ def _run_status(run: Any) -> str:
     return f"ok, {wrote}" if wrote else "ok"
 
 
-@state.command("show")
+@state.command("show", short_help="One run: every address and its result.")
 @click.argument("run_id", metavar="RUN", type=int)
 @click.option("--failed", is_flag=True, help="Only the addresses that did not succeed.")
 @click.option("--json", "as_json", is_flag=True, help="The run and its results as JSON.")
@@ -840,7 +840,7 @@ def state_show(ctx: click.Context, run_id: int, failed: bool, as_json: bool) -> 
         click.echo(f"  {r['action']:<7} {r['address'].ljust(width)}  {outcome}" + (f": {r['error']}" if r["error"] else ""))
 
 
-@state.command("unlock")
+@state.command("unlock", short_help="Clear a left-over apply lock record.")
 @click.pass_context
 @reports_errors
 def state_unlock(ctx: click.Context) -> None:

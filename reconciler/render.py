@@ -178,12 +178,14 @@ def _words(text: str) -> set[str]:
 
 def helpful_labels(field_labels: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
     """The Zoho display labels worth showing beside a column: those whose words are not
-    already in the column's name (``Birth Date`` beside ``date_of_birth``, not ``City``
-    beside ``city``)."""
+    already in the column's name (``Student Moodle ID`` beside ``moodle_user_id``; not
+    ``City`` beside ``city``, ``Birth Date`` beside ``date_of_birth``, ``Last Name`` beside
+    ``lastname``)."""
     helpful: dict[str, dict[str, str]] = {}
     for kind, labels in (field_labels or {}).items():
         for column, label in labels.items():
-            if label and not _words(label) <= _words(column):
+            said = _words(label) <= _words(column) or "".join(ch.lower() for ch in label if ch.isalnum()) in column.replace("_", "")
+            if label and not said:
                 helpful.setdefault(kind, {})[column] = label
     return helpful
 
@@ -204,7 +206,8 @@ def _environment(colour: bool, field_labels: Mapping[str, Mapping[str, str]] | N
         endpoint_line=endpoint_line,
         summary_table=summary_table,
         table_above=TABLE_ABOVE,
-        zoho_label=lambda c, d: labels.get(c.address.kind, {}).get(d.name, ""),
+        # beside the fields of updates and deletes, where one field is looked into; a create lists them all
+        zoho_label=lambda c, d: "" if c.action is Action.CREATE else labels.get(c.address.kind, {}).get(d.name, ""),
     )
     return env
 
