@@ -78,6 +78,7 @@ class Engine:
     async def _read_kind(self, spec: Spec, keys: set[str] | None) -> Snapshot:
         if keys is not None and not keys:
             return Snapshot({}, {})
+        self.progress.reading(spec.kind)
         desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._read_actual(spec, keys))
         return Snapshot(desired, actual)
 

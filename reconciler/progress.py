@@ -30,6 +30,9 @@ from .model import Result
 class Progress(Protocol):
     """What the engine reports while it works; implementations must be cheap and never raise."""
 
+    def reading(self, kind: str) -> None:
+        """A read of ``kind`` (both sides) starts: a row appears before the first answer."""
+
     def read(self, kind: str, system: str, records: int) -> None:
         """One side of one kind was read: ``records`` records from ``system``."""
 
@@ -42,6 +45,9 @@ class Progress(Protocol):
 
 class Silent:
     """No display: a pipe, a cron job, ``--quiet``."""
+
+    def reading(self, kind: str) -> None:
+        return None
 
     def read(self, kind: str, system: str, records: int) -> None:
         return None
@@ -94,6 +100,9 @@ class LogProgress(_Counts):
     def __init__(self, emit: Any) -> None:
         super().__init__()
         self._emit = emit  # (level, event, message, **fields) -> None; see logs.Notices
+
+    def reading(self, kind: str) -> None:
+        self._emit("debug", "kind_reading", f"reading {kind}", kind=kind)
 
     def read(self, kind: str, system: str, records: int) -> None:
         self.kind(kind).read[system] = records
@@ -154,18 +163,15 @@ class TerminalProgress(_Counts):
         if live is not None:
             live.stop()
             self._live = None
+            self._summary()  # what was done so far, timed up to here rather than through the question
         try:
             yield
         finally:
             if live is not None:
+                self.started = time.monotonic()
                 self._live = self._display()
                 self._tasks = {}
                 self._live.start()
-                self._redraw()
-
-    def _redraw(self) -> None:
-        for name in self.kinds:
-            self._update(name)
 
     def _summary(self) -> None:
         seconds = time.monotonic() - self.started
@@ -176,7 +182,8 @@ class TerminalProgress(_Counts):
             parts.append(f"applied {self.changes_done:,} changes")
         if parts:
             rate = (self.records_read + self.changes_done) / seconds if seconds > 0 else 0.0
-            self.console.print(f"{', '.join(parts).capitalize()} in {seconds:.1f} s ({rate:,.0f}/s).",
+            text = ", ".join(parts)
+            self.console.print(f"{text[0].upper()}{text[1:]} in {seconds:.1f} s ({rate:,.0f}/s).",
                                highlight=False, soft_wrap=True)
         self.kinds = {}
 
@@ -190,7 +197,8 @@ class TerminalProgress(_Counts):
                       + (f" · {counts.failed:,} failed" if counts.failed else ""))
             total, completed = counts.total, counts.done
         else:
-            detail = " · ".join(f"{system} {n:,}" for system, n in sorted(counts.read.items())) + " read"
+            done = " · ".join(f"{system} {n:,}" for system, n in sorted(counts.read.items()))
+            detail = f"{done} read" if done else "reading…"
             total, completed = 2, len(counts.read)
         label = ("apply " if applying else "read ") + name
         task = self._tasks.get(name)
@@ -198,6 +206,10 @@ class TerminalProgress(_Counts):
             self._tasks[name] = self._live.add_task(label, total=total, completed=completed, detail=detail)
         else:
             self._live.update(task, description=label, total=total, completed=completed, detail=detail)
+
+    def reading(self, kind: str) -> None:
+        self.kind(kind)
+        self._update(kind)
 
     def read(self, kind: str, system: str, records: int) -> None:
         counts = self.kind(kind)

@@ -89,7 +89,8 @@ def test_quiet_silences_progress_on_a_terminal(small: Workspace) -> None:
 def test_apply_on_a_terminal_shows_changes_applied_per_kind(small: Workspace) -> None:
     terminal, stdout = _mzi_on_terminal(small, "apply", "--auto-approve", "--compact", stream="stderr")
     assert "apply student" in terminal and "applied" in terminal, terminal[-2000:]
-    assert re.search(r"applied [\d,]+ changes in [\d.]+ s", terminal), terminal[-2000:]
+    assert re.search(r"[Aa]pplied [\d,]+ changes in [\d.]+ s", terminal), terminal[-2000:]
+    assert terminal.index("Read ") < terminal.index("pplied "), "reads are summed up before the plan is shown"
     assert "Apply complete!" in stdout
 
 
