@@ -23,6 +23,7 @@ from .errors import MziError, PlanError
 from .follow_up import MAX_ROUNDS
 from .model import Action, Address, Change, Result
 from .plan import Endpoints, Plan, binding_mismatch
+from .progress import Progress, Silent
 from .providers.base import Provider
 from .report import report_requests, report_to_moodle
 from .specs import DeletePolicy, Spec, load_specs
@@ -86,11 +87,13 @@ class Workspace:
             return
         await preflight.check(self)
         self._preflight_passed = now
+    #: where reads and batches are reported as they happen (``progress.py``); silent by default
+    progress: Progress = field(default_factory=Silent)
 
     @property
     def engine(self) -> Engine:
         safety = Safety(self.config.safety.max_delete_fraction, self.config.safety.max_delete_floor)
-        return Engine(self.specs, self.providers, safety)
+        return Engine(self.specs, self.providers, safety, self.progress)
 
 
 def open_sandbox(config: Config) -> "Sandbox":
@@ -146,7 +149,8 @@ def withdrawal_policy(specs: dict[str, Spec], withdrawn_enrolment: str) -> dict[
 
 
 @asynccontextmanager
-async def workspace(config_path: Path | None = None, *, config: Config | None = None) -> AsyncIterator[Workspace]:
+async def workspace(config_path: Path | None = None, *, config: Config | None = None,
+                    progress: Progress | None = None) -> AsyncIterator[Workspace]:
     config = config or load_config(config_path)
     specs = withdrawal_policy(load_specs(config.specs_dir), config.moodle.withdrawn_enrolment)
     uses_sandbox = "sandbox" in (config.zoho.backend, config.moodle.backend)
@@ -154,7 +158,7 @@ async def workspace(config_path: Path | None = None, *, config: Config | None = 
     state = StateStore(config.state_location)
     providers = build_providers(config, state, sandbox)
     try:
-        yield Workspace(config, specs, state, providers, sandbox)
+        yield Workspace(config, specs, state, providers, sandbox, progress=progress or Silent())
     finally:
         for provider in providers.values():
             await provider.aclose()
@@ -203,8 +207,17 @@ def usage(ws: Workspace) -> dict[str, dict[str, int]]:
             for name, numbers in totals.items()}
 
 
-def _summary(the_plan: Plan, ws: Workspace) -> dict[str, Any]:
-    return the_plan.summary.to_dict() | {"api": usage(ws)}
+#: what started a run, as ``mzi state runs`` shows it (kept in the run's summary, so any store has it)
+RUN_KINDS = ("full", "changed-only", "target", "saved-plan", "webhook")
+
+
+def run_kind(*, targets: Sequence[Address] = (), changed_only: bool = False, saved: bool = False) -> str:
+    """The kind of a run from what the caller asked for; the webhook worker passes ``"webhook"``."""
+    return "saved-plan" if saved else "target" if targets else "changed-only" if changed_only else "full"
+
+
+def _summary(the_plan: Plan, ws: Workspace, kind: str) -> dict[str, Any]:
+    return the_plan.summary.to_dict() | {"api": usage(ws), "run_kind": kind}
 
 
 def _started() -> str:
@@ -255,7 +268,9 @@ def _read_only_watermarks(ws: Workspace) -> Iterator[None]:
 
 
 async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[str] = (),
-               *, changed_only: bool = False) -> Outcome:
+               *, changed_only: bool = False, kind: str | None = None) -> Outcome:
+    """Read, diff and record a plan run; ``kind`` overrides the run kind derived from the arguments."""
+    kind = kind or run_kind(targets=targets, changed_only=changed_only)
     started = _started()
     ws.start_run()
     await ws.preflight()
@@ -263,7 +278,7 @@ async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[s
         result = await _bound(ws, await ws.engine.plan(list(targets) or None, list(kinds) or None,
                                                        changed_only=changed_only))
     error = _unreadable_error(result)
-    run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws), [], not error, error)
+    run_id = ws.state.record_run("plan", started, result.targets, _summary(result, ws, kind), [], not error, error)
     await report_to_moodle(ws, "plan", result, run_id, FAILED if error else OK, kinds)
     return Outcome(result, run_id=run_id, usage=usage(ws))
 
@@ -287,6 +302,7 @@ async def apply(
     changed_only: bool = False,
     gate: Gate | None = None,
     targets_must_exist: bool = True,
+    kind: str | None = None,
 ) -> Outcome:
     """Plan (or take a saved plan), confirm, and apply under the apply lock.
 
@@ -300,7 +316,9 @@ async def apply(
     different records run side by side, never two on one record, and never during a
     full apply, which holds the apply lock alone. ``targets_must_exist=False``: a target
     neither system has is nothing to do rather than an error (see ``Engine.plan``).
+    ``kind`` overrides the run kind derived from the arguments (the webhook worker's ``"webhook"``).
     """
+    kind = kind or run_kind(targets=targets, changed_only=changed_only, saved=saved is not None)
     started = _started()
     ws.start_run()
     succeeded = [False]
@@ -320,14 +338,14 @@ async def apply(
             # only unreadable ones make the run fail and keep the watermark for a re-read
             error = _unreadable_error(the_plan)
             succeeded[0] = not error
-            run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws),
+            run_id = ws.state.record_run("apply", started, the_plan.targets, _summary(the_plan, ws, kind),
                                          _blocked_results(the_plan), not error, error)
             await report_to_moodle(ws, "apply", the_plan, run_id, FAILED if error else OK)
             return Outcome(the_plan, _blocked_results(the_plan), run_id, usage=usage(ws))
         if confirm is not None and not confirm(the_plan):
             raise MziError("apply cancelled; nothing was changed")
         gate = gate if gate is not None else Gate()
-        run_id = ws.state.begin_run("apply", started, the_plan.targets, _summary(the_plan, ws))
+        run_id = ws.state.begin_run("apply", started, the_plan.targets, _summary(the_plan, ws, kind))
         try:
             sink = functools.partial(ws.state.record_results, run_id)
             results = await ws.engine.apply(the_plan, saved=saved is not None, allow_mass_delete=allow_mass_delete,
@@ -336,16 +354,16 @@ async def apply(
             the_plan, results = await _follow_ups(ws, the_plan, results, sink, gate)
             follow_ups = the_plan.applicable()[planned:]
         except MziError as exc:
-            ws.state.finish_run(run_id, FAILED, _summary(the_plan, ws), str(exc))
+            ws.state.finish_run(run_id, FAILED, _summary(the_plan, ws, kind), str(exc))
             await report_to_moodle(ws, "apply", the_plan, run_id, FAILED)
             raise
         except BaseException:  # a second Ctrl-C, or the task cancelled: what landed is logged already
-            ws.state.finish_run(run_id, INTERRUPTED, _summary(the_plan, ws), "aborted")
+            ws.state.finish_run(run_id, INTERRUPTED, _summary(the_plan, ws, kind), "aborted")
             raise
         ok = all(r.ok or r.status == "blocked" for r in results)
         succeeded[0] = ok  # a blocked record waits for its parent, not for a re-read of everything
         status = INTERRUPTED if gate.interrupted else OK if ok else FAILED
-        ws.state.finish_run(run_id, status, _summary(the_plan, ws), "" if ok else _unreadable_error(the_plan))
+        ws.state.finish_run(run_id, status, _summary(the_plan, ws, kind), "" if ok else _unreadable_error(the_plan))
         await report_requests(ws, run_id, results)
         await report_to_moodle(ws, "apply", the_plan, run_id, status)
     return Outcome(the_plan, results, run_id, usage(ws), interrupted=gate.interrupted, follow_ups=follow_ups)
@@ -406,3 +424,44 @@ async def zoho_watch(ws: Workspace, notify_url: str | None = None) -> list[Any]:
     expiry = datetime.now(timezone.utc) + timedelta(hours=zs.channel_hours)
     client = ws.providers["zoho"].client  # type: ignore[attr-defined]
     return await reconcile_channels(client, modules, url, zs.watch_token(), zs.channel_id_base, expiry.replace(microsecond=0))
+
+
+def zoho_field_labels(specs: dict[str, Spec], state: StateStore) -> dict[str, dict[str, str]]:
+    """Kind → column → the Zoho field's display label, from the field metadata the preflight
+    cached (no call is made: a kind whose module was never fetched has none)."""
+    labels: dict[str, dict[str, str]] = {}
+    for spec in specs.values():
+        if "zoho" not in (spec.source.system, spec.target.system) or spec.subform is not None:
+            continue
+        entry = state.field_metadata(spec.zoho_module)
+        if entry is None:
+            continue
+        by_name = {f.get("api_name"): f.get("display_label") or f.get("field_label") or "" for f in entry[1]}
+        for column, field_spec in spec.fields.items():
+            names = field_spec.zoho_names
+            if names and by_name.get(names[0]):
+                labels.setdefault(spec.kind, {})[column] = str(by_name[names[0]])
+    return labels
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One sandbox record as ``mzi sandbox list`` shows it."""
+
+    address: Address
+    label: str
+
+
+async def sandbox_list(ws: Workspace, kind: str, limit: int) -> tuple[list[Listed], int]:
+    """The first ``limit`` Zoho records of ``kind`` (by label) and how many there are: the
+    ids to give ``mzi sandbox edit``. Zoho only: the sandbox edits Zoho, as a user would."""
+    spec = ws.specs.get(kind)
+    if spec is None:
+        raise MziError(f"unknown kind {kind!r}; known: {', '.join(sorted(ws.specs))}")
+    if spec.source.system != "zoho" or spec.subform is not None:
+        editable = sorted(k for k, s in ws.specs.items() if s.source.system == "zoho" and s.subform is None)
+        raise MziError(f"{kind} is not a Zoho module's records (sandbox edit changes Zoho records); "
+                       f"list one of: {', '.join(editable)}")
+    records = await ws.providers[spec.source.system].read(spec)
+    listed = sorted((Listed(r.address, r.label) for r in records.values()), key=lambda r: (r.label, r.address.key))
+    return listed[:limit], len(listed)

@@ -41,25 +41,30 @@ class _Section(BaseModel):
 
 
 class HttpSettings(_Section):
-    concurrency: int = Field(10, ge=1, le=100)
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
-    max_retries: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(10, ge=1, le=100, description="requests in flight at once")
+    timeout_seconds: float = Field(30.0, gt=0, le=600, description="seconds before one request is given up (and retried)")
+    max_retries: int = Field(5, ge=0, le=20, description="retries of a failed request, with exponential backoff and jitter")
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(concurrency=self.concurrency, timeout=self.timeout_seconds, max_retries=self.max_retries)
 
 
 class ZohoSettings(HttpSettings):
-    backend: Literal["sandbox", "live"] = "sandbox"
-    data_centre: Literal["com", "eu", "in", "com.au", "jp", "ca", "sa"] = "com"
-    client_id_env: str = "MZI_ZOHO_CLIENT_ID"
-    client_secret_env: str = "MZI_ZOHO_CLIENT_SECRET"
-    refresh_token_env: str = "MZI_ZOHO_REFRESH_TOKEN"
-    full_refresh_after_hours: float = Field(24.0, gt=0)
+    backend: Literal["sandbox", "live"] = Field("sandbox", description="sandbox: the embedded emulator; live: your Zoho CRM")
+    data_centre: Literal["com", "eu", "in", "com.au", "jp", "ca", "sa"] = Field(
+        "com", description="the data centre of your Zoho account: its API domain and accounts server")
+    client_id_env: str = Field("MZI_ZOHO_CLIENT_ID", description="environment variable holding the OAuth client id")
+    client_secret_env: str = Field("MZI_ZOHO_CLIENT_SECRET",
+                                   description="environment variable holding the OAuth client secret")
+    refresh_token_env: str = Field("MZI_ZOHO_REFRESH_TOKEN",
+                                   description="environment variable holding the OAuth refresh token")
+    full_refresh_after_hours: float = Field(24.0, gt=0, description="--changed-only still reads in full this often "
+                                                                    "(only full reads see edits made in Moodle)")
     metadata_max_age_hours: float = Field(24.0, ge=0, description="reuse cached field metadata this long; 0: ask every run")
     notify_url: str = Field("", description="where Zoho's Notifications API calls mzi serve (mzi zoho watch)")
-    watch_token_env: str = "MZI_ZOHO_WATCH_TOKEN"
-    channel_id_base: int = Field(1_000_000, ge=1)
+    watch_token_env: str = Field("MZI_ZOHO_WATCH_TOKEN",
+                                 description="environment variable holding the token Zoho echoes in notifications")
+    channel_id_base: int = Field(1_000_000, ge=1, description="first id of mzi's notification channels")
     channel_hours: float = Field(24.0, gt=0, le=168, description="channel lifetime; renew before it ends")
 
     @property
@@ -87,12 +92,13 @@ AUTH_METHODS = ("manual", "nologin", "email", "ldap", "cas", "db", "oauth2", "sh
 
 
 class MoodleSettings(HttpSettings):
-    backend: Literal["sandbox", "live"] = "sandbox"
-    url: str = ""
-    token_env: str = "MZI_MOODLE_TOKEN"
-    concurrency: int = Field(4, ge=1, le=50)
-    timeout_seconds: float = Field(60.0, gt=0, le=600)
-    max_input_vars: int = Field(5000, ge=100)
+    backend: Literal["sandbox", "live"] = Field("sandbox", description="sandbox: the embedded emulator; live: your Moodle")
+    url: str = Field("", description="the Moodle site's URL (live needs it), e.g. https://moodle.example.edu")
+    token_env: str = Field("MZI_MOODLE_TOKEN", description="environment variable holding the web-service token "
+                                                           "of service mzi")
+    concurrency: int = Field(4, ge=1, le=50, description="requests in flight at once")
+    timeout_seconds: float = Field(60.0, gt=0, le=600, description="seconds before one request is given up (and retried)")
+    max_input_vars: int = Field(5000, ge=100, description="PHP's max_input_vars on the Moodle server: sizes every batch")
     timezone: str = Field("Asia/Amman", description="the site's zone: a course date is the unix time of local midnight")
     course_category_id: int = Field(0, ge=0, description="category of new courses; 0 = the plugin's setting")
     create_users: bool = Field(False, description="a student or teacher no Moodle user matches gets one "
@@ -133,14 +139,14 @@ class MoodleSettings(HttpSettings):
 
 
 class SandboxSettings(_Section):
-    students: int = Field(150, ge=1, le=200_000)
-    seed: int = 7
+    students: int = Field(150, ge=1, le=200_000, description="size of the generated demo school")
+    seed: int = Field(7, description="seed of the generated demo school (same seed, same school)")
     blocked_example: bool = Field(False, description="add one enrollment whose student exists nowhere (plans as blocked)")
     unmatched_users: bool = Field(False, description="leave some students without a Moodle user and let two users "
                                                      "share one address (their user links plan as blocked)")
-    host: str = "127.0.0.1"
-    zoho_port: int = Field(8701, ge=1, le=65535)
-    moodle_port: int = Field(8702, ge=1, le=65535)
+    host: str = Field("127.0.0.1", description="address `mzi sandbox serve` listens on")
+    zoho_port: int = Field(8701, ge=1, le=65535, description="port of the Zoho emulator (`mzi sandbox serve`)")
+    moodle_port: int = Field(8702, ge=1, le=65535, description="port of the Moodle emulator (`mzi sandbox serve`)")
 
 
 class ServeSettings(_Section):
@@ -174,7 +180,8 @@ class ServeSettings(_Section):
 
 
 class SafetySettings(_Section):
-    max_delete_fraction: float = Field(0.2, ge=0, le=1)
+    max_delete_fraction: float = Field(0.2, ge=0, le=1, description="the mass-change guard: share of a kind's live "
+                                       "records one apply may delete, or empty one field of, without --allow-mass-change")
     max_delete_floor: int = Field(10, ge=0, description="deletes always allowed up to this many per kind")
 
 
@@ -183,10 +190,11 @@ CONFIG_ENV = "MZI_CONFIG"
 
 
 class Config(_Section):
-    state_dir: Path = Path("state")
+    state_dir: Path = Field(Path("state"), description="run log, apply lock, watermarks, sandbox data "
+                                                       "(relative to this file)")
     state_url: str = Field("", description="postgresql://… to keep the state (run log, lock, watermarks, webhook "
                                            "queue) in PostgreSQL instead of state_dir/mzi.sqlite")
-    specs_dir: Path | None = None
+    specs_dir: Path | None = Field(None, description="your own *.toml specs, overriding bundled kinds of the same file name")
     allow_mixed_backends: bool = Field(
         False, description="allow one system on the sandbox and the other live (a test site is a real use)")
     zoho: ZohoSettings = ZohoSettings()

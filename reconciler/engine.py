@@ -20,8 +20,10 @@ from .batches import Gate, ResultSink, not_attempted
 from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .follow_up import follow_up_kinds, follow_up_targets
+from .labels import name_references
 from .model import Action, Address, Change, Record, Result
 from .plan import Plan, order_changes, specs_hash, targets_by_kind
+from .progress import Progress, Silent
 from .providers.base import Provider, Resolver
 from .specs import Spec
 
@@ -54,10 +56,13 @@ class Snapshot:
 
 
 class Engine:
-    def __init__(self, specs: Mapping[str, Spec], providers: Mapping[str, Provider], safety: Safety | None = None) -> None:
+    def __init__(self, specs: Mapping[str, Spec], providers: Mapping[str, Provider], safety: Safety | None = None,
+                 progress: Progress | None = None) -> None:
         self.specs = dict(specs)
         self.providers = dict(providers)
         self.safety = safety or Safety()
+        #: told what is read and applied as it happens (a display on stderr, or log events)
+        self.progress: Progress = progress or Silent()
         for spec in self.specs.values():
             for system in (spec.source.system, spec.target.system):
                 if system not in self.providers:
@@ -76,11 +81,19 @@ class Engine:
         parents = _parent_keys(spec, keys)
         if parents:
             return await self._read_rows_of(spec, keys or set(), parents)
-        desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec, keys))
+        self.progress.reading(spec.kind)
+        desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._read_actual(spec, keys))
         return Snapshot(desired, actual)
 
     async def _read_desired(self, spec: Spec, keys: Collection[str] | None) -> dict[str, Record]:
-        return await self._resolve(spec, await self._source(spec).read(spec, keys))
+        records = await self._source(spec).read(spec, keys)
+        self.progress.read(spec.kind, spec.source.system, len(records))
+        return await self._resolve(spec, records)
+
+    async def _read_actual(self, spec: Spec, keys: Collection[str] | None = None) -> dict[str, Record]:
+        records = await self._target(spec).read(spec, keys)
+        self.progress.read(spec.kind, spec.target.system, len(records))
+        return records
 
     async def _resolve(self, spec: Spec, desired: dict[str, Record]) -> dict[str, Record]:
         """Desired Records completed by the target where it has facts to add (:class:`Resolver`),
@@ -102,11 +115,12 @@ class Engine:
         if read_changes is None or due(spec):
             return None, await self._read_kind(spec, None)
         changed, deleted = await read_changes(spec)
+        self.progress.read(spec.kind, spec.source.system, len(changed))
         changed = await self._resolve(spec, changed)
         if spec.subform is not None:
             return await self._subform_changes(spec, changed, deleted)
         keys = set(changed) | set(deleted)
-        actual = await self._target(spec).read(spec, keys) if keys else {}
+        actual = await self._read_actual(spec, keys) if keys else {}
         return keys, Snapshot({k: r for k, r in changed.items()}, actual)
 
     async def _subform_changes(self, spec: Spec, rows: dict[str, Record], parents: set[str]) -> tuple[set[str], Snapshot]:
@@ -116,7 +130,7 @@ class Engine:
         The target cannot be asked for "the rows of registration X" by key, so its table
         is read in full (paged, no Zoho credit spent) and filtered by parent.
         """
-        everything = await self._target(spec).read(spec)
+        everything = await self._read_actual(spec)
         actual = {k: r for k, r in everything.items() if spec.parent_of(k) in parents}
         return set(rows) | set(actual), Snapshot(dict(rows), actual)
 
@@ -307,7 +321,7 @@ class Engine:
                 full = scope[kind] is None
                 warnings += await self._mass_delete_warnings(spec, changes, snap, full)
                 warnings += await self._mass_blank_warnings(spec, changes, snap, full)
-            by_kind[kind] = changes
+            by_kind[kind] = name_references(self.specs, changes, snapshots)
         return Plan(
             changes=order_changes(self.specs, by_kind),
             specs_hash=specs_hash(self.specs),
@@ -390,6 +404,7 @@ class Engine:
         batch; a provider that raised reported nothing for the changes it never sent, so
         those are failed here — and a transient failure closes the gate for later groups.
         """
+        self.progress.applying(kind, len(changes))
         ready: list[Change] = []
         for change in changes:
             parent = self._failed_parent(change, failed)
@@ -421,10 +436,11 @@ class Engine:
         if saved:
             await self.check_stale(plan)
         gate = gate if gate is not None else Gate()
-        log = _Reported(on_results)
+        log = _Reported(on_results, self.progress)
         failed: set[Address] = set()
         for kind, changes in _groups(plan):
             if not gate.open:
+                self.progress.applying(kind, len(changes))
                 log(not_attempted(changes, gate.reason))
                 continue
             await self._apply_group(kind, changes, failed, log, gate)
@@ -495,8 +511,9 @@ class _Reported:
     """The Results of one apply, each passed on once: a provider reports per batch and
     then returns them all; only the first report of an address counts."""
 
-    def __init__(self, sink: ResultSink | None) -> None:
+    def __init__(self, sink: ResultSink | None, progress: Progress | None = None) -> None:
         self._sink = sink
+        self._progress = progress or Silent()
         self._by_address: dict[Address, Result] = {}
 
     def __call__(self, results: Sequence[Result]) -> None:
@@ -505,6 +522,12 @@ class _Reported:
             self._by_address[result.address] = result
         if new and self._sink is not None:
             self._sink(new)
+        by_kind: dict[str, list[Result]] = {}
+        for result in new:
+            if result.action is not Action.BLOCKED:
+                by_kind.setdefault(result.address.kind, []).append(result)
+        for kind, batch in by_kind.items():
+            self._progress.applied(kind, batch)
 
     def ok(self, address: Address) -> bool:
         result = self._by_address.get(address)

@@ -1,16 +1,24 @@
-"""Plan rendering: Terraform-like text (jinja2) and JSON.
+"""Plan rendering: Terraform-like text (jinja2), JSON, and markdown for review comments.
 
 The symbol of each action comes from ``Action`` itself, so model and output cannot
 disagree. Sensitive values never reach the template: :func:`shown` replaces them with
 ``(sensitive)`` before formatting, which keeps plans safe to paste into tickets and CI logs.
+
+Right-to-left text (Arabic names) sits inside Latin lines: without help, a terminal or a
+browser that applies the Unicode bidi algorithm reorders the parentheses and ids next to
+it. :func:`isolate_rtl` wraps each right-to-left run in FSI … PDI (Unicode's isolates), so
+the run reads right to left as a unit and the line around it keeps its order; terminals
+without bidi support draw the marks as nothing.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -20,6 +28,17 @@ from .model import Action, Change, FieldDelta
 from .plan import Plan
 
 SENSITIVE = "(sensitive)"
+#: the version of the JSON view's shape (``docs/plan-schema.json``): bumped on any change
+#: a consumer would notice — a key removed, renamed or retyped; new keys do not bump it
+JSON_SCHEMA_VERSION = 1
+#: plans with more changes than this open with a table of counts per kind
+TABLE_ABOVE = 20
+#: changes per kind shown in the markdown view; the rest are counted
+MARKDOWN_PER_KIND = 25
+#: GitHub refuses a comment over 65,536 characters: the markdown view shows fewer changes per kind to stay under
+MARKDOWN_MAX_CHARS = 60_000
+FSI, PDI = "\u2068", "\u2069"
+_RTL_CLASSES = frozenset({"R", "AL"})
 _COLOURS = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red", Action.BLOCKED: "magenta"}
 _HEADLINES = {
     Action.CREATE: "will be created",
@@ -42,6 +61,34 @@ def shown(value: Any, sensitive: bool, field_type: str = "string") -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def isolate_rtl(text: str) -> str:
+    """Each right-to-left run of ``text`` wrapped in FSI … PDI.
+
+    A run spans from a right-to-left letter to the last one before a left-to-right letter
+    (or the end of the line), so spaces and digits between Arabic words stay inside it and
+    the Latin text around it keeps its place.
+    """
+    if not any(unicodedata.bidirectional(ch) in _RTL_CLASSES for ch in text):
+        return text
+    out: list[str] = []
+    start: int | None = None  # where the open run began
+    last = -1  # the last right-to-left character of the open run
+    for index, ch in enumerate(text):
+        kind = unicodedata.bidirectional(ch)
+        if kind in _RTL_CLASSES:
+            if start is None:
+                start = index
+            last = index
+        elif start is not None and (kind in ("L", "B") or ch in (FSI, PDI)):
+            out.append(FSI + text[start:last + 1] + PDI + text[last + 1:index])
+            start = None
+        if start is None and (kind not in _RTL_CLASSES):
+            out.append(ch)
+    if start is not None:
+        out.append(FSI + text[start:last + 1] + PDI + text[last + 1:])
+    return "".join(out)
 
 
 def _delta(change: Change, delta: FieldDelta) -> str:
@@ -79,11 +126,77 @@ def endpoint_line(plan: Plan) -> str:
     return f"Zoho: {one(zoho, 'api')} → Moodle: {one(moodle, 'url')}"
 
 
-def _environment(colour: bool) -> Environment:
+@dataclass(frozen=True)
+class KindCounts:
+    """One row of the per-kind table: what a plan does to one kind."""
+
+    kind: str
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    blocked: int = 0
+    drift: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.create + self.update + self.delete + self.blocked
+
+    def to_dict(self) -> dict[str, int]:
+        return {"create": self.create, "update": self.update, "delete": self.delete, "blocked": self.blocked,
+                "drift": self.drift}
+
+
+def counts_by_kind(plan: Plan) -> list[KindCounts]:
+    """Per kind, in plan order (parents first): the counts the summary table and JSON show."""
+    rows: dict[str, dict[str, int]] = {}
+    for change in plan.changes:
+        row = rows.setdefault(change.address.kind, {})
+        row[change.action.verb] = row.get(change.action.verb, 0) + 1
+        if change.drift:
+            row["drift"] = row.get("drift", 0) + 1
+    return [KindCounts(kind, **counts) for kind, counts in rows.items()]
+
+
+def summary_table(plan: Plan) -> str:
+    """A fixed-width table of counts per kind, with a total row."""
+    rows = counts_by_kind(plan)
+    if not rows:
+        return ""
+    columns = ("create", "update", "delete", "blocked", "drift")
+    width = max(len("total"), *(len(r.kind) for r in rows))
+    lines = ["  " + "kind".ljust(width) + "".join(f"{c:>9}" for c in columns)]
+    for row in rows:
+        lines.append("  " + row.kind.ljust(width) + "".join(f"{getattr(row, c):>9,}" for c in columns))
+    totals = [sum(getattr(r, c) for r in rows) for c in columns]
+    lines.append("  " + "total".ljust(width) + "".join(f"{n:>9,}" for n in totals))
+    return "\n".join(lines) + "\n"
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in "".join(ch.lower() if ch.isalnum() else " " for ch in text).split() if w}
+
+
+def helpful_labels(field_labels: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+    """The Zoho display labels worth showing beside a column: those whose words are not
+    already in the column's name (``Student Moodle ID`` beside ``moodle_user_id``; not
+    ``City`` beside ``city``, ``Birth Date`` beside ``date_of_birth``, ``Last Name`` beside
+    ``lastname``)."""
+    helpful: dict[str, dict[str, str]] = {}
+    for kind, labels in (field_labels or {}).items():
+        for column, label in labels.items():
+            said = _words(label) <= _words(column) or "".join(ch.lower() for ch in label if ch.isalnum()) in column.replace("_", "")
+            if label and not said:
+                helpful.setdefault(kind, {})[column] = label
+    return helpful
+
+
+def _environment(colour: bool, field_labels: Mapping[str, Mapping[str, str]] | None = None) -> Environment:
     env = Environment(loader=PackageLoader("reconciler", "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
     env.filters["paint"] = (lambda text, c: click.style(str(text), fg=None if c == "bold" else c, bold=c == "bold")) \
         if colour else (lambda text, c: str(text))
+    env.filters["bidi"] = isolate_rtl
+    labels = helpful_labels(field_labels)
     env.globals.update(
         headline=_headline,
         delta=_delta,
@@ -91,12 +204,50 @@ def _environment(colour: bool) -> Environment:
         width=lambda c: max((len(d.name) for d in c.deltas), default=0),
         drift_counts=_drift_counts,
         endpoint_line=endpoint_line,
+        summary_table=summary_table,
+        table_above=TABLE_ABOVE,
+        # beside the fields of updates and deletes, where one field is looked into; a create lists them all
+        zoho_label=lambda c, d: "" if c.action is Action.CREATE else labels.get(c.address.kind, {}).get(d.name, ""),
     )
     return env
 
 
-def render_text(plan: Plan, *, colour: bool = False) -> str:
-    return _environment(colour).get_template("plan.txt.j2").render(plan=plan)
+def render_text(plan: Plan, *, colour: bool = False, compact: bool = False,
+                field_labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The Terraform-like plan. ``compact``: the per-kind table and the blocked records only
+    (a plan of thousands of changes in a screenful); ``field_labels`` (kind → column → Zoho
+    display label) adds the Zoho label beside a column whose name does not already say it."""
+    return _environment(colour, field_labels).get_template("plan.txt.j2").render(plan=plan, compact=compact)
+
+
+def render_markdown(plan: Plan, field_labels: Mapping[str, Mapping[str, str]] | None = None,
+                    per_kind: int = MARKDOWN_PER_KIND, max_chars: int = MARKDOWN_MAX_CHARS) -> str:
+    """The plan for a pull request or issue comment: the summary and the per-kind table,
+    then one collapsible ``diff`` block per kind — at most ``per_kind`` changes each, fewer
+    when the comment would pass ``max_chars``; updates with their fields, creates and
+    deletes one line each — sensitive values masked as in the text view."""
+    template = _environment(False, field_labels).get_template("plan.md.j2")
+    groups: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        groups.setdefault(change.address.kind, []).append(change)
+    fence, counts = _fence(plan), counts_by_kind(plan)
+    while True:
+        text = template.render(plan=plan, groups=groups, counts=counts, per_kind=per_kind, fence=fence)
+        if len(text) <= max_chars or per_kind == 0:
+            return text
+        per_kind //= 2
+
+
+def _fence(plan: Plan) -> str:
+    """A code fence longer than any run of backticks in the values, so none can close it."""
+    longest = 0
+    for change in plan.changes:
+        for text in [change.label, change.reason] + [str(d.new) + str(d.old) for d in change.deltas]:
+            run = 0
+            for ch in text:
+                run = run + 1 if ch == "`" else 0
+                longest = max(longest, run)
+    return "`" * max(3, longest + 1)
 
 
 def render_json(plan: Plan, field_types: Mapping[str, Mapping[str, str]] | None = None) -> str:
@@ -106,7 +257,8 @@ def render_json(plan: Plan, field_types: Mapping[str, Mapping[str, str]] | None 
     must write. ``field_types`` (kind → field → spec type) names the datetime fields of
     ``after`` that no delta describes, such as the ``compare = false`` riders of an update.
     """
-    data = copy.deepcopy(plan.to_dict())
+    data = {"schema_version": JSON_SCHEMA_VERSION} | copy.deepcopy(plan.to_dict())
+    data["by_kind"] = {row.kind: row.to_dict() for row in counts_by_kind(plan)}
     for change in data["changes"]:
         types = _types_of(change, field_types)
         for delta in change["deltas"]:

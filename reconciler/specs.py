@@ -163,6 +163,16 @@ class Dependency(_Strict):
     field: str
 
 
+class LabelRef(_Strict):
+    """A name in the label that stands for another kind's record: the record whose key is
+    in ``field`` (``"key"``: this record's own key). When the plan has read that record, its
+    label is shown instead of the value this record holds (an enrollment shows the student's
+    name, not ``STU-000001``); when it has not (a ``--target`` run), the value stays."""
+
+    kind: str
+    field: str
+
+
 class DeletePolicy(_Strict):
     """What a target row becomes when its source record is gone.
 
@@ -290,6 +300,8 @@ class Spec(_Strict):
     target: Endpoint
     key: KeySpec
     depends_on: list[Dependency] = []
+    label_refs: dict[str, LabelRef] = Field(
+        {}, description="label placeholders filled with another kind's record label (see LabelRef)")
     delete: DeletePolicy = DeletePolicy(policy="keep")
     drift_marker: str | None = Field(
         None,
@@ -321,6 +333,9 @@ class Spec(_Strict):
             if dep.field not in self.fields and dep.field != self.key.moodle:
                 raise ValueError(f"depends_on names field {dep.field!r}, which is neither in [fields] nor the key column "
                                  f"{self.key.moodle!r}")
+        for name, ref in self.label_refs.items():
+            if ref.field != "key" and ref.field not in self.fields:
+                raise ValueError(f"label_refs.{name} names field {ref.field!r}, which is not in [fields] (or \"key\")")
         if self.delete.policy == "soft" and self.delete.field not in self.fields:
             raise ValueError(f"delete.field {self.delete.field!r} is not in [fields]")
         if self.drift_marker is not None and self.drift_marker not in self.fields:
@@ -525,10 +540,18 @@ class Spec(_Strict):
     def sensitive_fields(self) -> frozenset[str]:
         return frozenset(n for n, f in self.fields.items() if f.sensitive)
 
-    def render_label(self, key: str, fields: dict[str, Any]) -> str:
-        """Fill the label template; a missing value shows as ``?`` rather than failing."""
+    def render_label(self, key: str, fields: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+        """Fill the label template; a missing value shows as ``?`` rather than failing.
+
+        ``names``: labels of the records ``label_refs`` point at, where they were read; a
+        reference without one shows the value this record holds (its own field, or the id).
+        """
         values = {name: ("?" if fields.get(name) in (None, "") else fields.get(name)) for name in self.fields}
         values["key"] = key
+        for name, ref in self.label_refs.items():
+            if name not in self.fields:
+                values[name] = key if ref.field == "key" else values.get(ref.field, "?")
+        values.update(names or {})
         try:
             return self.label.format(**values)
         except (KeyError, IndexError, ValueError):
@@ -652,6 +675,9 @@ def _check_dependencies(specs: dict[str, Spec]) -> None:
         for dep in spec.depends_on:
             if dep.kind not in specs:
                 raise SpecError(f"{spec.path}: kind {spec.kind!r}: depends_on names unknown kind {dep.kind!r}")
+        for name, ref in spec.label_refs.items():
+            if ref.kind not in specs:
+                raise SpecError(f"{spec.path}: kind {spec.kind!r}: label_refs.{name} names unknown kind {ref.kind!r}")
     order_kinds(specs)  # raises on a cycle
 
 

@@ -65,6 +65,22 @@ class Run:
     status: str = OK  # running | ok | failed | interrupted
     writes: int = 0
 
+    @property
+    def kind(self) -> str:
+        """What started it: full, changed-only, target, saved-plan or webhook. Kept in the
+        summary by the use cases (no column: any store has it); runs logged before that
+        are told apart by their targets."""
+        kind = self.summary.get("run_kind")
+        return str(kind) if kind else "target" if self.targets else "full"
+
+    @property
+    def seconds(self) -> float | None:
+        """How long it took; None while running (or for a run that never finished)."""
+        try:
+            return (datetime.fromisoformat(self.finished) - datetime.fromisoformat(self.started)).total_seconds()
+        except ValueError:
+            return None
+
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> "Run":
         status = row[8] or (OK if row[6] else FAILED)  # rows from before the status column
@@ -227,10 +243,30 @@ class StateStore:
         self.finish_run(run_id, OK if ok else FAILED, error=error)
         return run_id
 
-    def runs(self, limit: int = 20) -> list[Run]:
-        """Recent runs, newest first; a ``running`` run whose apply is dead shows as interrupted."""
-        rows = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        runs = [Run.from_row(r) for r in rows]
+    def runs(self, limit: int = 20, *, since: datetime | None = None, failed: bool = False) -> list[Run]:
+        """Recent runs, newest first; a ``running`` run whose apply is dead shows as interrupted.
+
+        ``since``: only runs started at or after it; ``failed``: only runs that did not end ``ok``
+        (failed, interrupted, or still running).
+        """
+        where, args = [], []
+        if since is not None:
+            where.append("started >= ?")
+            args.append(since.astimezone(timezone.utc).isoformat(timespec="seconds"))
+        if failed:
+            where.append("NOT (status = ? OR (status = '' AND ok = 1))")
+            args.append(OK)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        rows = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM runs {clause}ORDER BY id DESC LIMIT ?",
+                                (*args, limit)).fetchall()
+        return self._with_dead_marked([Run.from_row(r) for r in rows])
+
+    def run(self, run_id: int) -> Run | None:
+        """One run by id (``mzi state show``), or None."""
+        row = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return self._with_dead_marked([Run.from_row(row)])[0] if row is not None else None
+
+    def _with_dead_marked(self, runs: list[Run]) -> list[Run]:
         dead = {r.id for r in self._dead_runs()} if any(r.status == RUNNING for r in runs) else set()
         return [replace(r, status=INTERRUPTED) if r.id in dead else r for r in runs]
 

@@ -136,7 +136,8 @@ class Worker:
                 self._done(queue, item, None)
             return
         try:
-            outcome = await commands.apply(ws, targets=addresses, gate=self.signals.gate, targets_must_exist=False)
+            outcome = await commands.apply(ws, targets=addresses, gate=self.signals.gate, targets_must_exist=False,
+                                           kind="webhook")
         except LockHeld as exc:
             for item in items:
                 queue.defer(item, self.owner, DEFER_SECONDS * (1 + random.random()), str(exc))
