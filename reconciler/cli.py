@@ -724,7 +724,10 @@ def zoho_watch(ctx: click.Context, notify_url: str | None) -> None:
 @click.pass_context
 @reports_errors
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Receive Zoho and Moodle webhooks; each one queues a targeted reconcile of the records it names."""
+    """Receive webhooks; each queues a targeted reconcile.
+
+    Zoho workflow webhooks, Zoho notification callbacks and the Moodle plugin's outbox:
+    each names records, which a worker reconciles exactly as mzi apply --target does."""
     from .server import describe, serve as run_server
 
     config = _config(ctx)
@@ -761,7 +764,9 @@ def _age(seconds: float | None) -> str:
 @click.pass_context
 @reports_errors
 def events(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
-    """The webhook queue: what waits, retries or was given up on (dead letters)."""
+    """Show the webhook queue: pending, failed, dead.
+
+    What waits, what is retried and what was given up on (dead letters), with why."""
     if ctx.invoked_subcommand is not None:
         return
     import time
@@ -787,7 +792,9 @@ def events(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
 @click.pass_context
 @reports_errors
 def events_retry(ctx: click.Context, ident: str | None, all_dead: bool) -> None:
-    """Queue a failed or dead target again now (by its address, or the id of its last event)."""
+    """Queue a failed or dead target again now.
+
+    By its address, or the id of its last event; --all-dead for every dead letter."""
     if bool(ident) == all_dead:
         raise MziError("name one target (e.g. student.5847596000000100059) or event id, or pass --all-dead")
     queue = _queue(ctx)
@@ -804,7 +811,9 @@ def events_retry(ctx: click.Context, ident: str | None, all_dead: bool) -> None:
 @click.pass_context
 @reports_errors
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Last runs, queue depth, oldest pending age and dead letters: is mzi keeping up?"""
+    """Is mzi keeping up? Runs, queue, dead letters.
+
+    The last runs, queue depth, oldest pending age and dead letters."""
     queue = _queue(ctx)
     stats = queue.stats()
     runs = queue.store.runs(5)
@@ -921,7 +930,11 @@ def state_show(ctx: click.Context, run_id: int, failed: bool, as_json: bool) -> 
         run = store.run(run_id)
         if run is None:
             raise MziError(f"no run {run_id} in {store.path}; `mzi state runs` lists them")
-        results = [r for r in store.results(run_id) if not (failed and r["ok"])]
+        results = store.results(run_id)
+        if failed:  # what did not land in the end: a record held in the plan and carried by a
+            # follow-up of the same apply has a blocked row and then an ok one
+            last = {r["address"]: r for r in results}
+            results = [r for r in last.values() if not r["ok"]]
     finally:
         store.close()
     if as_json:

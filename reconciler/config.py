@@ -152,19 +152,19 @@ class SandboxSettings(_Section):
 class ServeSettings(_Section):
     """``mzi serve``: where it listens, how it verifies webhooks, how its queue retries."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8780, ge=1, le=65535)
+    host: str = Field("127.0.0.1", description="address mzi serve listens on (behind a reverse proxy: loopback)")
+    port: int = Field(8780, ge=1, le=65535, description="port mzi serve listens on")
     workers: int = Field(2, ge=1, le=64, description="reconciles running side by side in this process")
     secret_env: str = Field("MZI_WEBHOOK_SECRET", description="HMAC-SHA256 key of signed webhooks (Zoho, Moodle)")
     token_env: str = Field("MZI_WEBHOOK_TOKEN", description="static token Zoho workflow webhooks may send instead")
-    max_body_bytes: int = Field(65_536, ge=1024, le=10_485_760)
+    max_body_bytes: int = Field(65_536, ge=1024, le=10_485_760, description="a larger webhook body is refused (413)")
     replay_window_seconds: int = Field(300, ge=10, le=86_400, description="a signed Moodle event older than this is refused")
     debounce_seconds: float = Field(2.0, ge=0, le=3600, description="wait this long after an address's last event")
     max_delay_seconds: float = Field(30.0, ge=0, le=86_400, description="but never longer than this after its first")
     batch_size: int = Field(20, ge=1, le=500, description="addresses one targeted apply reconciles at most")
     max_attempts: int = Field(8, ge=1, le=100, description="failed reconciles of an address before it is a dead letter")
-    retry_base_seconds: float = Field(5.0, gt=0, le=3600)
-    retry_max_seconds: float = Field(900.0, gt=0, le=86_400)
+    retry_base_seconds: float = Field(5.0, gt=0, le=3600, description="first retry delay of a failed reconcile (doubles)")
+    retry_max_seconds: float = Field(900.0, gt=0, le=86_400, description="longest retry delay")
     reclaim_after_seconds: float = Field(60.0, gt=0, le=86_400,
                                          description="work claimed by a process that stopped is taken back after this")
     keep_events_days: float = Field(30.0, gt=0, description="how long the event log keeps accepted events")

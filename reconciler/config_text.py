@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 from .config import Config
 
 #: the sections of mzi.toml, in the order the reference and ``mzi init`` write them
-SECTIONS = ("zoho", "moodle", "safety", "sandbox")
+SECTIONS = ("zoho", "moodle", "safety", "sandbox", "serve")
 
 
 def _sections() -> Iterator[tuple[str, type[BaseModel]]]:
