@@ -15,11 +15,12 @@
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
 /**
- * A student submits a request; windowed types are refused outside their window (server-side).
+ * A student makes a request: one form per type (request.php?type=<key>).
  *
- * The request is stored in local_mzi_requests (origin moodle, status Pending) and the
- * request_submitted event puts it in the outbox; mzi creates it in Zoho and reports back through
- * local_mzi_record_request_results.
+ * Enroll Next Semester and Class Drop exist only inside an open window: outside it the student
+ * area offers no button and this page refuses them (error:windowclosed), as does
+ * local\requests::create, the one place a request row is made. The row goes to the outbox (event
+ * request_submitted); mzi creates it in Zoho and reports back through local_mzi_record_request_results.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -27,88 +28,100 @@
  */
 
 require_once(__DIR__ . '/../../config.php');
+require_once($CFG->libdir . '/filelib.php');
 
+use local_mzi\form\request_form;
+use local_mzi\local\class_drop;
 use local_mzi\local\request_windows;
+use local_mzi\local\requests;
+use local_mzi\local\student_data;
+
+$type = optional_param('type', '', PARAM_ALPHA);
 
 require_login(null, false);
 $context = context_system::instance();
 require_capability('local/mzi:submitrequest', $context);
 
-$url = new moodle_url('/local/mzi/request.php');
-$dashboard = new moodle_url('/local/mzi/index.php');
+$back = new moodle_url('/local/mzi/index.php', ['tab' => 'requests']);
+if (!array_key_exists($type, request_windows::TYPES)) {
+    redirect($back);
+}
+$url = new moodle_url('/local/mzi/request.php', ['type' => $type]);
 $PAGE->set_url($url);
 $PAGE->set_context($context);
 $PAGE->set_pagelayout('standard');
-$PAGE->set_title(get_string('newrequest', 'local_mzi'));
-$PAGE->set_heading(get_string('newrequest', 'local_mzi'));
-$PAGE->navbar->add(get_string('dashboard', 'local_mzi'), $dashboard);
+$title = get_string('requesttype:' . $type, 'local_mzi');
+$PAGE->set_title($title . ' | ' . get_string('studentarea', 'local_mzi'));
+$PAGE->set_heading(get_string('studentarea', 'local_mzi'));
+$PAGE->navbar->add(get_string('studentarea', 'local_mzi'), $back);
+$PAGE->navbar->add($title);
 
-$students = $DB->get_records('local_mzi_students', ['moodle_user_id' => $USER->id], 'id ASC', '*', 0, 1);
-$student = reset($students);
 $output = $PAGE->get_renderer('local_mzi');
+$student = student_data::student((int)$USER->id);
 if (!$student) {
     echo $output->header();
-    echo $output->notification(get_string('nostudentrecord', 'local_mzi'), 'info');
+    echo $output->notification(get_string('nostudentrecord', 'local_mzi'), \core\output\notification::NOTIFY_INFO);
     echo $output->footer();
     die();
 }
-
-// Classes the student enrolled in within the last month may be dropped.
-$classes = [];
-$since = date('Y-m-d', time() - 31 * DAYSECS);
-$sql = "SELECT e.zoho_class_id, e.class_name
-          FROM {local_mzi_enrollments} e
-         WHERE e.zoho_student_id = :zid AND (e.status IS NULL OR e.status <> :withdrawn) AND e.enrollment_date >= :since";
-foreach ($DB->get_records_sql($sql, ['zid' => $student->zoho_student_id, 'withdrawn' => 'Withdrawn', 'since' => $since]) as $e) {
-    $classes[$e->zoho_class_id] = format_string($e->class_name ?? $e->zoho_class_id);
+if (!request_windows::is_open(request_windows::TYPES[$type])) {
+    throw new moodle_exception('error:windowclosed', 'local_mzi', $back);
 }
 
-$types = request_windows::open_types();
-$form = new \local_mzi\form\request_form($url, ['types' => $types, 'classes' => $classes]);
+// What the forms offer: classes enrolled in within the last month (Class Drop), the student's
+// current classes (Late Submission), the current profile values (Change Information).
+$enrollments = $DB->get_records_sql(
+    "SELECT e.id, e.zoho_class_id, e.enrollment_date, e.status, COALESCE(c.class_name, e.class_name) AS class_name,
+            c.unit_name
+       FROM {local_mzi_enrollments} e
+  LEFT JOIN {local_mzi_classes} c ON c.zoho_class_id = e.zoho_class_id
+      WHERE e.zoho_student_id = :zid AND (e.status IS NULL OR e.status <> :withdrawn)
+   ORDER BY e.enrollment_date DESC, e.id DESC",
+    ['zid' => $student->zoho_student_id, 'withdrawn' => 'Withdrawn']);
+$droppable = class_drop::eligible($enrollments, student_data::today());
+$units = [];
+foreach ($enrollments as $e) {
+    if ((string)$e->zoho_class_id !== '') {
+        $units[$e->zoho_class_id] = implode(' · ', array_filter([(string)$e->unit_name, (string)$e->class_name]));
+    }
+}
+$current = [];
+foreach (requests::CHANGEABLE as $field) {
+    $current[$field] = (string)($student->$field ?? '');
+}
+
+$form = new request_form($url, ['type' => $type, 'classes' => $droppable, 'units' => $units, 'current' => $current]);
 if ($form->is_cancelled()) {
-    redirect($dashboard);
+    redirect($back);
 }
 if ($data = $form->get_data()) {
-    $type = request_windows::TYPES[$data->type] ?? '';
-    if (!request_windows::is_open($type)) {
-        throw new moodle_exception('error:windowclosed', 'local_mzi', $dashboard);
-    }
     $requested = [];
-    if ($type === 'Class Drop') {
-        foreach ((array)($data->classes ?? []) as $zohoclassid) {
-            if (isset($classes[$zohoclassid])) {
-                $requested[] = ['zoho_class_id' => (string)$zohoclassid, 'class_name' => $classes[$zohoclassid]];
-            }
+    $details = [];
+    $draft = null;
+    if ($type === 'classdrop') {
+        $chosen = request_form::ticked((array)($data->drop ?? []));
+        if (class_drop::refusal($chosen, $droppable) !== null) {
+            throw new moodle_exception(class_drop::refusal($chosen, $droppable), 'local_mzi', $back);
         }
+        foreach ($chosen as $id) {
+            $requested[] = ['zoho_class_id' => $id, 'class_name' => $droppable[$id]];
+        }
+    } else if ($type === 'latesubmission') {
+        $details = ['zoho_class_id' => (string)$data->class, 'unit' => $units[$data->class]];
+        $draft = (int)$data->receipt;
+    } else if ($type === 'changeinformation') {
+        $details = ['changes' => request_form::changes($data, $current)];
     }
-    $now = time();
-    $transaction = $DB->start_delegated_transaction();
-    $requestid = $DB->insert_record('local_mzi_requests', (object)[
-        'zoho_student_id' => $student->zoho_student_id,
-        'request_type' => $type,
-        'status' => 'Pending',
-        'reason' => $data->reason,
-        'request_date' => date('Y-m-d', $now),
-        'requested_classes' => $requested ? json_encode($requested, JSON_UNESCAPED_UNICODE) : null,
-        'academic_email' => $student->academic_email,
-        'moodle_user_id' => $USER->id,
-        'origin' => 'moodle',
-        'timecreated' => $now,
-        'timemodified' => $now,
-    ]);
-    \local_mzi\event\request_submitted::create([
-        'objectid' => $requestid,
-        'context' => $context,
-        'relateduserid' => $USER->id,
-        'other' => ['request_type' => $type],
-    ])->trigger();
-    $transaction->allow_commit();
-    redirect($dashboard, get_string('requestsubmitted', 'local_mzi'), null, \core\output\notification::NOTIFY_SUCCESS);
+    requests::create($student, (int)$USER->id, request_windows::TYPES[$type], trim((string)($data->reason ?? '')),
+        $requested, $details, $draft);
+    redirect($back, get_string('requestsubmitted', 'local_mzi'), null, \core\output\notification::NOTIFY_SUCCESS);
 }
 
 echo $output->header();
-if (!$types) {
-    echo $output->notification(get_string('norequesttypesopen', 'local_mzi'), 'info');
+echo $output->heading($title);
+if ($type === 'classdrop' && !$droppable) {
+    echo $output->notification(get_string('noclassestodrop', 'local_mzi'), \core\output\notification::NOTIFY_INFO);
+    echo $output->continue_button($back);
 } else {
     $form->display();
 }

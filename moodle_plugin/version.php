@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_mzi';
-$plugin->version = 2026120200; // local_mzi_get_enrolments; withdrawn enrollments no longer unenrol by themselves.
+$plugin->version = 2026121000; // Student area tabs, request forms per type, staff pages, sync alerts; native names, request details.
 $plugin->requires = 2022112800; // Moodle 4.1.
 $plugin->maturity = MATURITY_ALPHA;
 $plugin->release = '0.1.0';

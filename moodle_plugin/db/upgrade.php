@@ -69,6 +69,29 @@ function xmldb_local_mzi_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2026120200, 'local', 'mzi');
     }
 
+    if ($oldversion < 2026121000) {
+        // The student card shows the name in Arabic script; requests made in Moodle keep what
+        // their type asks beyond the reason (Late Submission's class, Change Information's values).
+        $fields = [
+            'local_mzi_students' => [
+                new xmldb_field('first_name_native', XMLDB_TYPE_CHAR, '255', null, null, null, null, 'last_name'),
+                new xmldb_field('last_name_native', XMLDB_TYPE_CHAR, '255', null, null, null, null, 'first_name_native'),
+            ],
+            'local_mzi_requests' => [
+                new xmldb_field('details', XMLDB_TYPE_TEXT, null, null, null, null, null, 'requested_classes'),
+            ],
+        ];
+        foreach ($fields as $tablename => $tablefields) {
+            $table = new xmldb_table($tablename);
+            foreach ($tablefields as $field) {
+                if (!$dbman->field_exists($table, $field)) {
+                    $dbman->add_field($table, $field);
+                }
+            }
+        }
+        upgrade_plugin_savepoint(true, 2026121000, 'local', 'mzi');
+    }
+
     unset($dbman);
     return true;
 }

@@ -63,7 +63,7 @@ class request_submitted extends \core\event\base {
      * @return \moodle_url
      */
     public function get_url() {
-        return new \moodle_url('/local/mzi/index.php', ['userid' => $this->relateduserid ?: $this->userid]);
+        return new \moodle_url('/local/mzi/index.php', ['userid' => $this->relateduserid ?: $this->userid, 'tab' => 'requests']);
     }
 
     /**
