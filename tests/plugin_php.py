@@ -26,7 +26,27 @@ define('DAYSECS', 86400);
 define('HOURSECS', 3600);
 interface renderable {}
 interface templatable {}
-class renderer_base {}
+class renderer_base {
+    public function paging_bar($total, $page, $perpage, $url) { return '<nav class="pagination">' . (int)$total . '</nav>'; }
+}
+class stub_db {
+    public $tables;
+    public function __construct(array $tables) { $this->tables = $tables; }
+    protected function rows($table, $conditions) {
+        return array_values(array_filter($this->tables[$table] ?? [], function($r) use ($conditions) {
+            foreach ((array)$conditions as $k => $v) { if ((string)$r[$k] !== (string)$v) { return false; } }
+            return true;
+        }));
+    }
+    public function get_records($table, $conditions = null, $sort = '', $fields = '*', $from = 0, $num = 0) {
+        $rows = $this->rows($table, $conditions);
+        if (stripos($sort, 'id DESC') !== false) { $rows = array_reverse($rows); }
+        $rows = array_slice($rows, $from, $num ?: null);
+        return array_map(function($r) { return (object)$r; }, $rows);
+    }
+    public function count_records($table, $conditions = null) { return count($this->rows($table, $conditions)); }
+}
+function stub_db(array $tables) { global $DB; $DB = new stub_db($tables); return true; }
 class coding_exception extends Exception {}
 class moodle_exception extends Exception {
     public $errorcode;
