@@ -15,7 +15,11 @@
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
 /**
- * Student dashboard: the student's own mirror data; staff with local/mzi:viewothers may look up anyone.
+ * The student area: the student's own data from the mirror, one tab at a time.
+ *
+ * Only the logged-in user's own record is shown here. A userid naming someone else needs
+ * local/mzi:viewothers (a student who edits the URL gets an access error); staff are sent on to
+ * the lookup page, which shows any student.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -24,50 +28,38 @@
 
 require_once(__DIR__ . '/../../config.php');
 
+use local_mzi\local\student_data;
+use local_mzi\local\student_view;
+use local_mzi\output\student_area;
+
+$tab = optional_param('tab', 'profile', PARAM_ALPHA);
 $userid = optional_param('userid', 0, PARAM_INT);
-$query = optional_param('q', '', PARAM_TEXT);
+$tab = in_array($tab, student_area::TABS, true) ? $tab : 'profile';
 
 require_login(null, false);
 $context = context_system::instance();
 require_capability('local/mzi:viewdashboard', $context);
-$canviewothers = has_capability('local/mzi:viewothers', $context);
 
-// Staff lookup by student number or academic e-mail.
-if ($canviewothers && $query !== '') {
-    $select = 'student_id = :number OR ' . $DB->sql_equal('academic_email', ':email', false);
-    $found = $DB->get_records_select('local_mzi_students', $select, ['number' => $query, 'email' => $query],
-        'id ASC', 'id, moodle_user_id', 0, 1);
-    $found = reset($found);
-    $userid = $found && $found->moodle_user_id ? (int)$found->moodle_user_id : -1;
-}
 if ($userid && $userid !== (int)$USER->id) {
     require_capability('local/mzi:viewothers', $context);
-} else {
-    $userid = (int)$USER->id;
+    $other = student_data::student($userid);
+    redirect(new moodle_url('/local/mzi/admin/lookup.php', $other ? ['sid' => $other->id, 'tab' => $tab] : ['q' => $userid]));
 }
 
-$url = new moodle_url('/local/mzi/index.php', $userid !== (int)$USER->id ? ['userid' => $userid] : []);
-$PAGE->set_url($url);
+$url = new moodle_url('/local/mzi/index.php');
+$PAGE->set_url(new moodle_url($url, ['tab' => $tab]));
 $PAGE->set_context($context);
 $PAGE->set_pagelayout('standard');
-$PAGE->set_title(get_string('dashboard', 'local_mzi'));
-$PAGE->set_heading(get_string('dashboard', 'local_mzi'));
+$PAGE->set_title(get_string('tab:' . $tab, 'local_mzi') . ' | ' . get_string('studentarea', 'local_mzi'));
+$PAGE->set_heading(get_string('studentarea', 'local_mzi'));
+$PAGE->navbar->add(get_string('studentarea', 'local_mzi'), $url);
 
 $output = $PAGE->get_renderer('local_mzi');
+$student = student_data::student((int)$USER->id);
 echo $output->header();
-if ($canviewothers) {
-    echo html_writer::start_tag('form', ['method' => 'get', 'action' => $url->out_omit_querystring(), 'class' => 'form-inline mb-3']);
-    echo html_writer::label(get_string('lookup', 'local_mzi'), 'local-mzi-q', false, ['class' => 'me-2 mr-2']);
-    echo html_writer::empty_tag('input', ['type' => 'text', 'name' => 'q', 'id' => 'local-mzi-q', 'value' => $query,
-        'class' => 'form-control me-2 mr-2']);
-    echo html_writer::empty_tag('input', ['type' => 'submit', 'value' => get_string('search'), 'class' => 'btn btn-secondary']);
-    echo html_writer::end_tag('form');
-}
-if ($userid < 0) {
-    echo $output->notification(get_string('nostudentfound', 'local_mzi'), 'warning');
+if (!$student) {
+    echo $output->notification(get_string('nostudentrecord', 'local_mzi'), \core\output\notification::NOTIFY_INFO);
 } else {
-    $page = new \local_mzi\output\dashboard_page($userid, $userid !== (int)$USER->id,
-        has_capability('local/mzi:submitrequest', $context));
-    echo $output->render($page);
+    echo $output->render(student_view::build($student, $tab, $url, false));
 }
 echo $output->footer();

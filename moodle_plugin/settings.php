@@ -24,10 +24,12 @@
 
 defined('MOODLE_INTERNAL') || die();
 
-$ADMIN->add('localplugins', new admin_category('local_mzi', new lang_string('pluginname', 'local_mzi')));
-
+// The settings page is for site administrators, under Plugins > Local plugins (a category Moodle
+// builds only for moodle/site:config). The staff pages are not: they hang in a category of their
+// own at the root of Site administration, which exists for every user, and each checks its own
+// capability, so a manager without moodle/site:config reaches them.
 if ($hassiteconfig) {
-    $settings = new admin_settingpage('local_mzi_settings', new lang_string('settings', 'local_mzi'));
+    $settings = new admin_settingpage('local_mzi_settings', new lang_string('pluginname', 'local_mzi'));
     if ($ADMIN->fulltree) {
         $settings->add(new admin_setting_configtext('local_mzi/mziurl',
             new lang_string('mziurl', 'local_mzi'), new lang_string('mziurl_desc', 'local_mzi'), '', PARAM_URL));
@@ -41,15 +43,21 @@ if ($hassiteconfig) {
         $settings->add(new admin_setting_configtext('local_mzi/outboxmaxattempts',
             new lang_string('outboxmaxattempts', 'local_mzi'), new lang_string('outboxmaxattempts_desc', 'local_mzi'),
             10, PARAM_INT));
+        $settings->add(new admin_setting_configduration('local_mzi/alertstaleage',
+            new lang_string('alertstaleage', 'local_mzi'), new lang_string('alertstaleage_desc', 'local_mzi'),
+            DAYSECS, HOURSECS));
     }
-    $ADMIN->add('local_mzi', $settings);
+    $ADMIN->add('localplugins', $settings);
 }
 
+$ADMIN->add('root', new admin_category('local_mzi', new lang_string('staffarea', 'local_mzi')));
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_lookup', new lang_string('studentlookup', 'local_mzi'),
+    new moodle_url('/local/mzi/admin/lookup.php'), 'local/mzi:viewothers'));
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_windows', new lang_string('requestwindows', 'local_mzi'),
+    new moodle_url('/local/mzi/admin/windows.php'), 'local/mzi:managewindows'));
 $ADMIN->add('local_mzi', new admin_externalpage('local_mzi_status', new lang_string('syncstatus', 'local_mzi'),
     new moodle_url('/local/mzi/admin/status.php'), 'local/mzi:viewstatus'));
 $ADMIN->add('local_mzi', new admin_externalpage('local_mzi_outbox', new lang_string('outbox', 'local_mzi'),
     new moodle_url('/local/mzi/admin/outbox.php'), 'local/mzi:viewstatus'));
-$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_windows', new lang_string('requestwindows', 'local_mzi'),
-    new moodle_url('/local/mzi/admin/windows.php'), 'local/mzi:managewindows'));
-$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_dashboard', new lang_string('dashboard', 'local_mzi'),
-    new moodle_url('/local/mzi/index.php'), 'local/mzi:viewothers'));
+$ADMIN->add('local_mzi', new admin_externalpage('local_mzi_health', new lang_string('health', 'local_mzi'),
+    new moodle_url('/local/mzi/admin/health.php'), 'local/mzi:viewstatus'));

@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_mzi';
-$plugin->version = 2026120400; // local_mzi_get_assignment_grades, local_mzi_get/ensure_grading_forms.
+$plugin->version = 2026121000; // Request numbers (MDL-<id>, 2026120300); student area, request forms per type, staff pages, alerts; native names, request details.
 $plugin->requires = 2022112800; // Moodle 4.1.
 $plugin->maturity = MATURITY_ALPHA;
 $plugin->release = '0.1.0';

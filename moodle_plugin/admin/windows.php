@@ -15,7 +15,7 @@
 // along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
 
 /**
- * Admin page: request windows (when Enroll Next Semester and Class Drop are open).
+ * Staff page: request windows (when Enroll Next Semester and Class Drop are open), their state now and the editor.
  *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
@@ -55,5 +55,6 @@ if ($data = $form->get_data()) {
 $output = $PAGE->get_renderer('local_mzi');
 echo $output->header();
 echo $output->heading(get_string('requestwindows', 'local_mzi'));
+echo $output->render(new \local_mzi\output\windows_page(request_windows::all(), time()));
 $form->display();
 echo $output->footer();

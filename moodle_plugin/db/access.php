@@ -42,7 +42,7 @@ $capabilities = [
             'user' => CAP_ALLOW,
         ],
     ],
-    // Staff: see any student's dashboard.
+    // Staff: look up any student and see their student area.
     'local/mzi:viewothers' => [
         'riskbitmask' => RISK_PERSONAL,
         'captype' => 'read',
@@ -60,7 +60,7 @@ $capabilities = [
             'user' => CAP_ALLOW,
         ],
     ],
-    // Administrators: open and close request windows.
+    // Staff: open and close request windows.
     'local/mzi:managewindows' => [
         'riskbitmask' => RISK_CONFIG,
         'captype' => 'write',
@@ -69,8 +69,16 @@ $capabilities = [
             'manager' => CAP_ALLOW,
         ],
     ],
-    // Administrators: sync status and outbox pages.
+    // Staff: sync status, outbox and health pages.
     'local/mzi:viewstatus' => [
+        'captype' => 'read',
+        'contextlevel' => CONTEXT_SYSTEM,
+        'archetypes' => [
+            'manager' => CAP_ALLOW,
+        ],
+    ],
+    // Staff: told when the feed from mzi stalls, a run fails or the outbox holds dead letters.
+    'local/mzi:receivealerts' => [
         'captype' => 'read',
         'contextlevel' => CONTEXT_SYSTEM,
         'archetypes' => [

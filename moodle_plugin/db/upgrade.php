@@ -87,6 +87,47 @@ function xmldb_local_mzi_upgrade($oldversion) {
         upgrade_plugin_savepoint(true, 2026120300, 'local', 'mzi');
     }
 
+    if ($oldversion < 2026121000) {
+        // The student card shows the name in Arabic script; requests made in Moodle keep what
+        // their type asks beyond the reason (Late Submission's class, Change Information's values).
+        $fields = [
+            'local_mzi_students' => [
+                new xmldb_field('first_name_native', XMLDB_TYPE_CHAR, '255', null, null, null, null, 'last_name'),
+                new xmldb_field('last_name_native', XMLDB_TYPE_CHAR, '255', null, null, null, null, 'first_name_native'),
+            ],
+            'local_mzi_requests' => [
+                new xmldb_field('details', XMLDB_TYPE_TEXT, null, null, null, null, null, 'requested_classes'),
+            ],
+        ];
+        foreach ($fields as $tablename => $tablefields) {
+            $table = new xmldb_table($tablename);
+            foreach ($tablefields as $field) {
+                if (!$dbman->field_exists($table, $field)) {
+                    $dbman->add_field($table, $field);
+                }
+            }
+        }
+        // Class Drop rows stored before they took the shape of Zoho's Requested_Classes subform
+        // ({zoho_class_id, class_name}) are rewritten as {Class_ID, Class_Name}, what mzi sends.
+        $old = $DB->get_recordset_select('local_mzi_requests',
+            'origin = :origin AND ' . $DB->sql_like('requested_classes', ':shape'),
+            ['origin' => 'moodle', 'shape' => '%"zoho_class_id"%'], 'id ASC', 'id, requested_classes');
+        foreach ($old as $row) {
+            $rows = [];
+            foreach ((array)json_decode((string)$row->requested_classes, true) as $class) {
+                if (!is_array($class)) {
+                    continue;
+                }
+                $rows[] = ['Class_ID' => (string)($class['zoho_class_id'] ?? $class['Class_ID'] ?? ''),
+                    'Class_Name' => (string)($class['class_name'] ?? $class['Class_Name'] ?? '')];
+            }
+            $DB->set_field('local_mzi_requests', 'requested_classes',
+                $rows ? json_encode($rows, JSON_UNESCAPED_UNICODE) : null, ['id' => $row->id]);
+        }
+        $old->close();
+        upgrade_plugin_savepoint(true, 2026121000, 'local', 'mzi');
+    }
+
     unset($dbman);
     return true;
 }

@@ -19,7 +19,8 @@
  *
  * Fails (exit 1) when lang/en and lang/ar differ in keys, or when a string the plugin uses
  * (get_string/lang_string/moodle_exception literals, {{#str}} in templates, capability names,
- * privacy metadata keys, the dynamic prefixes field:/requesttype:/eventstatus:/runstatus:/retryresult:)
+ * privacy metadata keys, the dynamic prefixes field:/tab:/grade:/installment:/windowstate:/requesttype:/requestintro:/
+ * eventstatus:/runstatus:/retryresult:, the message provider)
  * is missing from lang/en.
  *
  * @package    local_mzi
@@ -69,7 +70,7 @@ foreach ($files as $file) {
             $used[] = "mzi:{$cap}";
         }
     } else if (substr($path, -9) === '.mustache') {
-        preg_match_all('/\{\{#str\}\}\s*([\w:]+)\s*,\s*local_mzi\s*\{\{\/str\}\}/', $text, $m);
+        preg_match_all('/\{\{#str\}\}\s*([\w:]+)\s*,\s*local_mzi\s*(?:,.*?)?\{\{\/str\}\}/', $text, $m);
         $used = array_merge($used, $m[1]);
     }
 }
@@ -78,6 +79,10 @@ foreach ($files as $file) {
 require_once("{$root}/classes/local/request_windows.php");
 require_once("{$root}/classes/local/outbox.php");
 require_once("{$root}/classes/local/sync_status.php");
+require_once("{$root}/classes/local/grade_display.php");
+require_once("{$root}/classes/local/finance.php");
+require_once("{$root}/classes/local/window_rules.php");
+require_once("{$root}/classes/local/requests.php");
 foreach (array_keys(\local_mzi\local\request_windows::TYPES) as $key) {
     $used[] = "requesttype:{$key}";
 }
@@ -90,11 +95,37 @@ foreach (\local_mzi\local\sync_status::OUTCOMES as $outcome) {
 foreach (['requeued', 'unchanged', 'error'] as $status) {
     $used[] = "retryresult:{$status}";
 }
-$dashboard = file_get_contents("{$root}/classes/output/dashboard_page.php");
-preg_match("/\\\$fields = \[(.*?)\];/s", $dashboard, $m);
-preg_match_all("/'(\w+)'/", $m[1], $fields);
-foreach ($fields[1] as $field) {
+foreach (array_keys(\local_mzi\local\request_windows::TYPES) as $key) {
+    $used[] = "requestintro:{$key}";
+}
+foreach (\local_mzi\local\grade_display::LETTERS as [$key, $badge]) {
+    $used[] = "grade:{$key}";
+}
+foreach (['none', 'other'] as $key) {
+    $used[] = "grade:{$key}";
+}
+foreach ([\local_mzi\local\finance::PAID, \local_mzi\local\finance::OVERDUE, \local_mzi\local\finance::DUE] as $state) {
+    $used[] = "installment:{$state}";
+}
+foreach ([\local_mzi\local\window_rules::OPEN, \local_mzi\local\window_rules::NOTYET, \local_mzi\local\window_rules::CLOSED,
+        \local_mzi\local\window_rules::DISABLED] as $state) {
+    $used[] = "windowstate:{$state}";
+}
+foreach (\local_mzi\local\requests::CHANGEABLE as $field) {
     $used[] = "field:{$field}";
+}
+$area = file_get_contents("{$root}/classes/output/student_area.php");
+foreach (['TABS' => 'tab', 'PROFILE_FIELDS' => 'field'] as $constant => $prefix) {
+    preg_match("/const {$constant} = \\[(.*?)\\];/s", $area, $m);
+    preg_match_all("/'(\\w+)'/", $m[1], $names);
+    foreach ($names[1] as $name) {
+        $used[] = "{$prefix}:{$name}";
+    }
+}
+$used[] = 'messageprovider:syncalert';
+$used[] = 'error:classdropnoteligible';
+foreach (['core_files', 'core_message'] as $subsystem) {
+    $used[] = "privacy:metadata:{$subsystem}";
 }
 $provider = file_get_contents("{$root}/classes/privacy/provider.php");
 preg_match("/const TABLES = \[(.*?)\];/s", $provider, $m);

@@ -228,8 +228,8 @@ class Sandbox:
 
     def submit_request(self, user_id: int, request_type: str, reason: str = "",
                        classes: tuple[str, ...] = ()) -> dict[str, Any]:
-        """A student submits a request in the Moodle dashboard (``request.php``'s path,
-        ``requests::submit``): stored, numbered ``MDL-<id>``, queued in the outbox.
+        """A student submits a request in Moodle (``local_mzi_submit_request``, the path of
+        ``request.php``'s forms, ``requests::create``): stored, numbered ``MDL-<id>``, queued in the outbox.
 
         Returns ``{id, request_number, status}``; refusals (window closed, no student row
         for that user, …) are SandboxErrors with the plugin's message.

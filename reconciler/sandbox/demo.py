@@ -614,7 +614,7 @@ class _Generator:
     def make_moodle_requests(self) -> None:
         """Requests submitted in the dashboard and not yet sent: about 6 % of the students whose
         mirror row and Moodle account exist (the dashboard needs both), in the last two weeks,
-        each as ``requests::submit`` stores it (Class Drop rows in Zoho's subform shape)."""
+        each as ``requests::create`` stores it (Class Drop rows in Zoho's subform shape)."""
         rng = random.Random(f"{self.seed}:moodle-requests")
         fates = self.school.fates.get("BTEC_Students", {})
         enrolled: dict[str, list[dict[str, Any]]] = {}
@@ -887,7 +887,7 @@ def _insert_mirror(conn: sqlite3.Connection, table: Any, spec: Spec, school: Dem
 
 
 def _insert_moodle_requests(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
-    """The submitted requests, each numbered MDL-<row id> as ``requests::submit`` numbers it."""
+    """The submitted requests, each numbered MDL-<row id> as ``requests::create`` numbers it."""
     from .moodle.requests import number
 
     for row in rows:

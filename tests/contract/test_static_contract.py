@@ -273,3 +273,17 @@ def test_the_request_number_prefix_agrees_across_plugin_and_emulator() -> None:
     text = (ROOT / "moodle_plugin" / "classes" / "local" / "requests.php").read_text(encoding="utf-8")
     match = re.search(r"const NUMBER_PREFIX = '([^']*)';", text)
     assert match is not None and match.group(1) == emulated.NUMBER_PREFIX
+
+
+def test_the_rules_a_submitted_request_must_meet_agree_across_plugin_and_emulator() -> None:
+    """requests::NEEDS_REASON and class_drop's bounds and ended statuses, as the emulator's
+    local_mzi_submit_request applies them (it cannot run the PHP)."""
+    from reconciler.sandbox.moodle import requests as emulated
+
+    local = ROOT / "moodle_plugin" / "classes" / "local"
+    assert _php_list_constant(local / "requests.php", "NEEDS_REASON") == list(emulated.NEEDS_REASON)
+    assert _php_list_constant(local / "class_drop.php", "ENDED") == list(emulated.ENDED)
+    text = (local / "class_drop.php").read_text(encoding="utf-8")
+    bounds = [int(re.search(rf"const {name} = (\d+);", text).group(1))  # type: ignore[union-attr]
+              for name in ("MIN_CLASSES", "MAX_CLASSES")]
+    assert bounds == [emulated.MIN_CLASSES, emulated.MAX_CLASSES]

@@ -1,6 +1,6 @@
 """Student requests, Moodle → Zoho and back (``outbound_request`` and ``request``).
 
-A request a student submits in Moodle (``requests::submit``, emulated in
+A request a student submits in Moodle (``requests::create``, emulated in
 ``sandbox/moodle/requests.py``) is created in Zoho by ``mzi apply`` (upsert on Name =
 its number), comes back through ``request`` with its Zoho id (the plugin's upsert adopts
 the submitted row), and Zoho's decisions (Approved, …) reach the Moodle row; a send Zoho
@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from reconciler.config import load_config
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Sandbox, SandboxError
+from reconciler.sandbox.moodle.requests import SITE_ZONE
 from reconciler.sandbox.zoho.oas import OpenAPI
 from reconciler.state import StateStore
 
@@ -240,3 +242,93 @@ def test_the_demo_schools_moodle_requests_all_reach_zoho_and_a_second_apply_writ
     after = workspace.sandbox.write_counts()
     assert workspace.run("apply", "--auto-approve").exit_code == 0
     assert workspace.sandbox.write_counts() == after
+
+
+def _open_window(workspace: Workspace, request_type: str) -> None:
+    """An admin opens a request window (Request windows page): enabled, no bounds."""
+    with _db(workspace) as conn:
+        conn.execute("DELETE FROM mdl_local_mzi_request_windows WHERE request_type = ?", (request_type,))
+        conn.execute("INSERT INTO mdl_local_mzi_request_windows (request_type, enabled, open_from, open_until, timecreated, "
+                     "timemodified, usermodified) VALUES (?, 1, NULL, NULL, 0, 0, 2)", (request_type,))
+
+
+def _enrolled_today(workspace: Workspace, user: int) -> tuple[str, str, str]:
+    """One of the user's enrollments, started today in Zoho and mirrored:
+    (enrollment address, Zoho class id, class name)."""
+    with _db(workspace) as conn:
+        row = conn.execute(
+            "SELECT e.zoho_enrollment_id, e.zoho_class_id, COALESCE(c.class_name, e.class_name) AS name "
+            "FROM mdl_local_mzi_enrollments e JOIN mdl_local_mzi_students s ON s.zoho_student_id = e.zoho_student_id "
+            "LEFT JOIN mdl_local_mzi_classes c ON c.zoho_class_id = e.zoho_class_id "
+            "WHERE s.moodle_user_id = ? AND (e.status IS NULL OR e.status <> 'Withdrawn') ORDER BY e.id LIMIT 1",
+            (user,)).fetchone()
+    assert row is not None, f"user {user} has no enrollment"
+    today = datetime.now(SITE_ZONE).date().isoformat()
+    workspace.sandbox.edit(f"enrollment.{row['zoho_enrollment_id']}", {"Start_Date": today})
+    applied = workspace.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    return f"enrollment.{row['zoho_enrollment_id']}", str(row["zoho_class_id"]), str(row["name"])
+
+
+def _request_count(workspace: Workspace) -> int:
+    with _db(workspace) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM mdl_local_mzi_requests").fetchone()[0])
+
+
+def _users_with_enrollments(workspace: Workspace) -> list[int]:
+    with _db(workspace) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT s.moodle_user_id FROM mdl_local_mzi_students s JOIN mdl_local_mzi_enrollments e "
+            "ON e.zoho_student_id = s.zoho_student_id WHERE s.moodle_user_id IS NOT NULL "
+            "AND (s.status IS NULL OR s.status <> 'Deleted') AND (e.status IS NULL OR e.status <> 'Withdrawn') "
+            "ORDER BY s.moodle_user_id LIMIT 2").fetchall()
+    assert len(rows) == 2, "the demo school needs two enrolled students with Moodle accounts"
+    return [int(r[0]) for r in rows]
+
+
+def test_a_class_drop_goes_to_zoho_as_its_requested_classes_subform_and_the_plan_stays_empty(
+        workspace: Workspace, zoho_writes: list[dict[str, Any]]) -> None:
+    _synced(workspace)
+    user, _ = _users_with_enrollments(workspace)
+    _, class_id, class_name = _enrolled_today(workspace, user)
+    _open_window(workspace, "Class Drop")
+    number = workspace.sandbox.submit_request(user, "Class Drop", "Timetable clash", (class_id,))["request_number"]
+    assert json.loads(_request_row(workspace, number)["requested_classes"]) == [{"Class_ID": class_id, "Class_Name": class_name}]
+
+    applied = workspace.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    sent = [{k: v for k, v in r.items() if k in ("Class_ID", "Class_Name")}
+            for r in _zoho_request(workspace, number)["Requested_Classes"]]
+    assert sent == [{"Class_ID": class_id, "Class_Name": class_name}], sent
+    assert workspace.run("plan", "--detailed-exitcode").exit_code == 0, workspace.run("plan").stdout
+    assert json.loads(_request_row(workspace, number)["requested_classes"]) == [{"Class_ID": class_id, "Class_Name": class_name}]
+
+
+def test_a_class_drop_is_refused_outside_its_window_and_unless_it_names_one_or_two_recent_classes(
+        workspace: Workspace) -> None:
+    _synced(workspace)
+    user, _ = _users_with_enrollments(workspace)
+    with _db(workspace) as conn:
+        enrollment = conn.execute(
+            "SELECT e.id, e.zoho_class_id FROM mdl_local_mzi_enrollments e JOIN mdl_local_mzi_students s "
+            "ON s.zoho_student_id = e.zoho_student_id WHERE s.moodle_user_id = ? "
+            "AND (e.status IS NULL OR e.status <> 'Withdrawn') ORDER BY e.id LIMIT 1", (user,)).fetchone()
+        conn.execute("UPDATE mdl_local_mzi_enrollments SET enrollment_date = ? WHERE id = ?",
+                     (datetime.now(SITE_ZONE).date().isoformat(), enrollment["id"]))
+    class_id = str(enrollment["zoho_class_id"])
+    before = _request_count(workspace)
+
+    def refused(errorcode: str, classes: tuple[str, ...], reason: str = "Timetable clash") -> None:
+        with pytest.raises(SandboxError, match=errorcode):
+            workspace.sandbox.submit_request(user, "Class Drop", reason, classes)
+
+    refused("error:windowclosed", (class_id,))
+    _open_window(workspace, "Class Drop")
+    refused("error:classdropnoteligible", (class_id, "not-my-class"))
+    refused("error:classdropcount", ())
+    refused("error:classdropcount", (class_id, "a", "b"))
+    refused("error:reasonrequired", (class_id,), reason="  ")
+    with _db(workspace) as conn:
+        conn.execute("UPDATE mdl_local_mzi_enrollments SET enrollment_date = '2000-01-01' WHERE id = ?", (enrollment["id"],))
+    refused("error:classdropnoteligible", (class_id,))
+    assert _request_count(workspace) == before, "a refused request must leave no row"

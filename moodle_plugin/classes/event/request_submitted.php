@@ -17,10 +17,11 @@
 namespace local_mzi\event;
 
 /**
- * A student submitted a request in the dashboard (objectid: local_mzi_requests.id).
+ * A student submitted a request in the student area (objectid: local_mzi_requests.id).
  *
  * @property-read array $other {
  *      - string request_type: the request type
+ *      - string request_number: its number (MDL-<id>), the record's Name in Zoho
  * }
  *
  * @package    local_mzi
@@ -63,7 +64,7 @@ class request_submitted extends \core\event\base {
      * @return \moodle_url
      */
     public function get_url() {
-        return new \moodle_url('/local/mzi/index.php', ['userid' => $this->relateduserid ?: $this->userid]);
+        return new \moodle_url('/local/mzi/index.php', ['userid' => $this->relateduserid ?: $this->userid, 'tab' => 'requests']);
     }
 
     /**

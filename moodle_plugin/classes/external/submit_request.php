@@ -27,12 +27,15 @@ use external_multiple_structure;
 use external_single_structure;
 use external_value;
 use local_mzi\local\requests;
+use local_mzi\local\student_data;
 
 /**
  * local_mzi_submit_request: the calling user submits a request, as request.php does.
  *
- * The same path as the dashboard's form ({@see requests::submit()}): the request is stored for
- * the student linked to the calling user, refused outside its window, numbered MDL-<id>. For
+ * The same path as request.php's forms ({@see requests::create()}): the request is stored for
+ * the student linked to the calling user, refused outside its window (and a Class Drop naming
+ * anything but one or two classes the student may drop, or a reason missing where the type needs
+ * one), numbered MDL-<id>. No details or receipt: a Late Submission's receipt is the form's. For
  * apps that talk to Moodle through web services, and for mzi's contract suite, which needs a
  * submitted request on a real Moodle to check what the mirror's upsert does with it.
  *
@@ -71,11 +74,11 @@ class submit_request extends external_api {
         $context = \context_system::instance();
         self::validate_context($context);
         require_capability('local/mzi:submitrequest', $context);
-        $student = requests::student_of((int)$USER->id);
+        $student = student_data::student((int)$USER->id);
         if ($student === null) {
             throw new \moodle_exception('nostudentrecord', 'local_mzi');
         }
-        $row = requests::submit($student, (int)$USER->id, $params['request_type'], $params['reason'], $params['classes']);
+        $row = requests::create($student, (int)$USER->id, $params['request_type'], $params['reason'], $params['classes']);
         return ['id' => (int)$row->id, 'request_number' => $row->request_number, 'status' => $row->status];
     }
 

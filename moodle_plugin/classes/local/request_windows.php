@@ -72,26 +72,35 @@ class request_windows {
         if (!in_array($type, self::WINDOWED, true)) {
             return true;
         }
-        $now = $now ?? time();
         $window = $DB->get_record('local_mzi_request_windows', ['request_type' => $type]);
-        return $window && $window->enabled
-            && (empty($window->open_from) || $window->open_from <= $now)
-            && (empty($window->open_until) || $window->open_until >= $now);
+        return window_rules::is_open($window ?: null, $now ?? time());
     }
 
     /**
      * The request types open now, string key => Zoho value.
      *
+     * @param int|null $now time to check (default now)
      * @return string[]
      */
-    public static function open_types(): array {
+    public static function open_types(?int $now = null): array {
         $open = [];
         foreach (self::TYPES as $key => $type) {
-            if (self::is_open($type)) {
+            if (self::is_open($type, $now)) {
                 $open[$key] = $type;
             }
         }
         return $open;
+    }
+
+    /**
+     * The string key of a request type (its Zoho value), or null for an unknown type.
+     *
+     * @param string $type Zoho value
+     * @return string|null
+     */
+    public static function key_of(string $type): ?string {
+        $key = array_search($type, self::TYPES, true);
+        return $key === false ? null : $key;
     }
 
     /**

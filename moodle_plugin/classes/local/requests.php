@@ -17,13 +17,18 @@
 namespace local_mzi\local;
 
 /**
- * Requests students submit in Moodle: the one path that stores them, and the rules mzi relies on.
+ * Requests a student makes in Moodle: the one place a request row is created, and the rules mzi relies on.
  *
- * A submitted request is a row of local_mzi_requests with origin moodle, status Pending and no
- * Zoho id. It is numbered at once ("MDL-<row id>"): that number becomes the record's Name in
- * Zoho, the key mzi's outbound_request kind upserts on, and how the plugin's upsert of the
- * mirror recognises the row when the record comes back with its Zoho id (adoption, see
- * {@see \local_mzi\external\upsert_requests}). The emulator's twin is
+ * create() is behind both request.php's forms and the web service local_mzi_submit_request. It
+ * checks the request whatever the form showed (the type is open now, a Class Drop names one or two
+ * classes the student may drop, the reason a type needs), stores the row (origin moodle, status
+ * Pending, no Zoho id), numbers it "MDL-<row id>", keeps a Late Submission's receipt in the
+ * plugin's file area and triggers request_submitted, which puts the request in the outbox for
+ * mzi, all in one transaction: a request is stored with its number, receipt and event, or not at all.
+ *
+ * The number becomes the record's Name in Zoho, the key mzi's outbound_request kind upserts on,
+ * and how the plugin's upsert of the mirror recognises the row when the record comes back with
+ * its Zoho id (adoption, see {@see \local_mzi\external\upsert_requests}). The emulator's twin is
  * reconciler/sandbox/moodle/requests.py.
  *
  * @package    local_mzi
@@ -48,11 +53,14 @@ class requests {
     const MOODLE_OWNED = ['zoho_student_id', 'request_type', 'reason', 'request_date', 'requested_classes',
         'academic_email', 'moodle_user_id'];
 
-    /** @var string[] Types whose reason may not be empty. */
-    const NEEDS_REASON = ['Late Submission', 'Change Information', 'Class Drop'];
+    /** @var string[] Types whose reason may not be empty (Change Information: a reason or a changed field). */
+    const NEEDS_REASON = ['Late Submission', 'Class Drop'];
 
-    /** @var int How far back an enrolment may be for its class to be dropped (one month). */
-    const DROP_PERIOD = 31 * DAYSECS;
+    /** @var string File area of payment receipts (Late Submission), item id = request id, user context. */
+    const RECEIPT_AREA = 'receipt';
+
+    /** @var string[] Student fields a Change Information request may propose, by form element name. */
+    const CHANGEABLE = ['phone_number', 'email', 'address', 'city', 'emergency_contact_name', 'emergency_contact_phone'];
 
     /**
      * The number of the request in row $id.
@@ -65,74 +73,61 @@ class requests {
     }
 
     /**
-     * The student mirror row linked to a Moodle user, if any.
+     * Options of the receipt file manager: one image.
      *
-     * @param int $userid Moodle user id
-     * @return \stdClass|null
+     * @return array
      */
-    public static function student_of(int $userid): ?\stdClass {
-        global $DB;
-        $students = $DB->get_records('local_mzi_students', ['moodle_user_id' => $userid], 'id ASC', '*', 0, 1);
-        $student = reset($students);
-        return $student ?: null;
+    public static function receipt_options(): array {
+        global $CFG;
+        return ['subdirs' => 0, 'maxfiles' => 1, 'accepted_types' => ['image'],
+            'maxbytes' => min(10 * 1024 * 1024, (int)($CFG->maxbytes ?? 0) ?: 10 * 1024 * 1024)];
     }
 
     /**
-     * Classes a student may drop: enrolled (not withdrawn) within the last month.
+     * The student's current enrollments (not withdrawn), newest first, with the class's name and unit.
      *
-     * @param \stdClass $student local_mzi_students row
-     * @param int|null $now time to check (default now)
-     * @return string[] Zoho class id => class name
+     * What the forms offer (Class Drop: those class_drop::eligible keeps; Late Submission: all)
+     * and what create() checks a Class Drop against.
+     *
+     * @param \stdClass $student the student's local_mzi_students row
+     * @return \stdClass[] rows with zoho_class_id, enrollment_date, status, class_name, unit_name
      */
-    public static function droppable_classes(\stdClass $student, ?int $now = null): array {
+    public static function enrollments(\stdClass $student): array {
         global $DB;
-        $since = date('Y-m-d', ($now ?? time()) - self::DROP_PERIOD);
-        $sql = "SELECT e.zoho_class_id, e.class_name
-                  FROM {local_mzi_enrollments} e
-                 WHERE e.zoho_student_id = :zid AND (e.status IS NULL OR e.status <> :withdrawn)
-                       AND e.enrollment_date >= :since";
-        $classes = [];
-        $params = ['zid' => $student->zoho_student_id, 'withdrawn' => 'Withdrawn', 'since' => $since];
-        foreach ($DB->get_records_sql($sql, $params) as $e) {
-            $classes[$e->zoho_class_id] = (string)($e->class_name ?? $e->zoho_class_id);
-        }
-        return $classes;
+        return array_values($DB->get_records_sql(
+            "SELECT e.id, e.zoho_class_id, e.enrollment_date, e.status, COALESCE(c.class_name, e.class_name) AS class_name,
+                    c.unit_name
+               FROM {local_mzi_enrollments} e
+          LEFT JOIN {local_mzi_classes} c ON c.zoho_class_id = e.zoho_class_id
+              WHERE e.zoho_student_id = :zid AND (e.status IS NULL OR e.status <> :withdrawn)
+           ORDER BY e.enrollment_date DESC, e.id DESC",
+            ['zid' => $student->zoho_student_id, 'withdrawn' => 'Withdrawn']));
     }
 
     /**
-     * Store a request and number it; the request_submitted event puts it in the outbox.
+     * Create a request of the student linked to $userid, numbered MDL-<id>.
      *
-     * Refused (moodle_exception) when the type is unknown or outside its window, when a Class
-     * Drop does not name one or two droppable classes, or when a reason is required and empty.
-     *
-     * @param \stdClass $student the submitting student's mirror row
-     * @param int $userid the submitting Moodle user
-     * @param string $type request type (Zoho value)
-     * @param string $reason the student's reason
-     * @param string[] $classids Zoho class ids (Class Drop)
-     * @return \stdClass the stored row
+     * @param \stdClass $student the student's local_mzi_students row
+     * @param int $userid Moodle user id of the student (the submitter)
+     * @param string $type request type (Zoho value, request_windows::TYPES)
+     * @param string $reason free text
+     * @param string[] $classids Zoho class ids of the classes to drop (Class Drop; ignored otherwise)
+     * @param array $details what else the type asks (stored as JSON in details)
+     * @param int|null $receiptdraftid draft item id of the receipt file manager (Late Submission)
+     * @return \stdClass the stored row, with id and request_number
+     * @throws \moodle_exception error:windowclosed (unknown type or outside its window),
+     *     error:classdropcount / error:classdropnoteligible, error:reasonrequired
      */
-    public static function submit(\stdClass $student, int $userid, string $type, string $reason, array $classids): \stdClass {
+    public static function create(\stdClass $student, int $userid, string $type, string $reason,
+            array $classids = [], array $details = [], ?int $receiptdraftid = null): \stdClass {
         global $DB;
         if (!request_windows::is_open($type)) {
             throw new \moodle_exception('error:windowclosed', 'local_mzi');
         }
-        $requested = [];
-        if ($type === 'Class Drop') {
-            $droppable = self::droppable_classes($student);
-            foreach (array_unique(array_map('strval', $classids)) as $classid) {
-                if (!isset($droppable[$classid])) {
-                    throw new \moodle_exception('error:classdropcount', 'local_mzi');
-                }
-                // Rows in the shape of Zoho's Requested_Classes subform, which mzi sends them to.
-                $requested[] = ['Class_ID' => $classid, 'Class_Name' => $droppable[$classid]];
-            }
-            if (count($requested) < 1 || count($requested) > 2) {
-                throw new \moodle_exception('error:classdropcount', 'local_mzi');
-            }
-        }
+        $requested = $type === 'Class Drop' ? self::classes_to_drop($student, $classids) : [];
         $reason = trim($reason);
-        if ($reason === '' && in_array($type, self::NEEDS_REASON, true)) {
+        if ($reason === '' && (in_array($type, self::NEEDS_REASON, true)
+                || ($type === 'Change Information' && empty($details['changes'])))) {
             throw new \moodle_exception('error:reasonrequired', 'local_mzi');
         }
         $now = time();
@@ -144,15 +139,20 @@ class requests {
             'reason' => $reason === '' ? null : $reason,
             'request_date' => date('Y-m-d', $now),
             'requested_classes' => $requested ? json_encode($requested, JSON_UNESCAPED_UNICODE) : null,
+            'details' => $details ? json_encode($details, JSON_UNESCAPED_UNICODE) : null,
             'academic_email' => $student->academic_email,
             'moodle_user_id' => $userid,
             'origin' => self::ORIGIN_MOODLE,
             'timecreated' => $now,
             'timemodified' => $now,
         ];
-        $row->id = $DB->insert_record(self::TABLE, $row);
-        $row->request_number = self::number((int)$row->id);
+        $row->id = (int)$DB->insert_record(self::TABLE, $row);
+        $row->request_number = self::number($row->id);
         $DB->set_field(self::TABLE, 'request_number', $row->request_number, ['id' => $row->id]);
+        if ($receiptdraftid) {
+            file_save_draft_area_files($receiptdraftid, \context_user::instance($userid)->id, 'local_mzi',
+                self::RECEIPT_AREA, $row->id, self::receipt_options());
+        }
         \local_mzi\event\request_submitted::create([
             'objectid' => $row->id,
             'context' => \context_system::instance(),
@@ -161,6 +161,50 @@ class requests {
         ])->trigger();
         $transaction->allow_commit();
         return $row;
+    }
+
+    /**
+     * The Requested_Classes rows of a Class Drop, in the shape of Zoho's subform, which mzi sends them to.
+     *
+     * @param \stdClass $student the student's row
+     * @param string[] $classids the classes the student chose
+     * @return array[] [{Class_ID, Class_Name}]
+     * @throws \moodle_exception when the choice is not one or two classes the student may drop
+     */
+    protected static function classes_to_drop(\stdClass $student, array $classids): array {
+        $classids = array_values(array_unique(array_map('strval', $classids)));
+        $eligible = class_drop::eligible(self::enrollments($student), student_data::today());
+        $refusal = class_drop::refusal($classids, $eligible);
+        if ($refusal !== null) {
+            throw new \moodle_exception($refusal, 'local_mzi');
+        }
+        $rows = [];
+        foreach ($classids as $classid) {
+            $rows[] = ['Class_ID' => $classid, 'Class_Name' => $eligible[$classid]];
+        }
+        return $rows;
+    }
+
+    /**
+     * The names of the classes in a requested_classes value (Zoho's subform rows), for display.
+     *
+     * @param string|null $json local_mzi_requests.requested_classes
+     * @return string[] Class_Name, or Class_ID when a row has no name
+     */
+    public static function class_names(?string $json): array {
+        $rows = json_decode((string)$json, true);
+        $names = [];
+        foreach (is_array($rows) ? $rows : [] as $row) {
+            if (!is_array($row)) {
+                continue;
+            }
+            $name = trim((string)($row['Class_Name'] ?? ''));
+            $name = $name !== '' ? $name : trim((string)($row['Class_ID'] ?? ''));
+            if ($name !== '') {
+                $names[] = $name;
+            }
+        }
+        return $names;
     }
 
     /**
@@ -179,5 +223,21 @@ class requests {
             ['number' => $number, 'origin' => self::ORIGIN_MOODLE, 'empty' => ''], 'id ASC', '*', 0, 1);
         $row = reset($rows);
         return $row ?: null;
+    }
+
+    /**
+     * The receipt of a request, or null.
+     *
+     * @param int $userid the request's student (owner of the user context)
+     * @param int $requestid local_mzi_requests id
+     * @return \stored_file|null
+     */
+    public static function receipt(int $userid, int $requestid): ?\stored_file {
+        $context = \context_user::instance($userid, IGNORE_MISSING);
+        if (!$context) {
+            return null;
+        }
+        $files = get_file_storage()->get_area_files($context->id, 'local_mzi', self::RECEIPT_AREA, $requestid, 'id', false);
+        return $files ? reset($files) : null;
     }
 }

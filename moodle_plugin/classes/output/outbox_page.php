@@ -23,6 +23,8 @@ use templatable;
 /**
  * Admin page: the outbox (events for mzi) with a retry button for failed and dead events.
  *
+ * The context holds raw text (event names, errors): the template escapes once.
+ *
  * @package    local_mzi
  * @copyright  2026 ABC Horizon
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
@@ -34,6 +36,10 @@ class outbox_page implements renderable, templatable {
 
     /** @var int Page number (0-based). */
     protected $page;
+
+    /** @var array Event status => badge class. */
+    const BADGES = ['pending' => 'badge-info', 'delivered' => 'badge-success', 'failed' => 'badge-warning',
+        'dead' => 'badge-danger'];
 
     /** @var int Rows per page. */
     const PERPAGE = 50;
@@ -63,10 +69,12 @@ class outbox_page implements renderable, templatable {
         foreach ($DB->get_records('local_mzi_outbox', $conditions, 'id DESC', '*', $this->page * self::PERPAGE,
                 self::PERPAGE) as $r) {
             $rows[] = [
-                'id' => (int)$r->id, 'eventname' => s($r->eventname), 'objectid' => (int)$r->objectid,
-                'relateduserid' => (int)$r->relateduserid, 'status' => s($r->status), 'attempts' => (int)$r->attempts,
-                'timecreated' => userdate($r->timecreated), 'nextattempt' => $r->status === 'delivered' ? '' : userdate($r->nextattempt),
-                'lasterror' => s($r->lasterror), 'canretry' => $r->status === 'failed' || $r->status === 'dead',
+                'id' => (int)$r->id, 'eventname' => (string)$r->eventname, 'objectid' => (int)$r->objectid,
+                'relateduserid' => (int)$r->relateduserid, 'status' => get_string('eventstatus:' . $r->status, 'local_mzi'),
+                'badge' => self::BADGES[$r->status] ?? 'badge-secondary', 'attempts' => (int)$r->attempts,
+                'timecreated' => userdate($r->timecreated),
+                'nextattempt' => in_array($r->status, ['pending', 'failed'], true) ? userdate($r->nextattempt) : '',
+                'lasterror' => (string)$r->lasterror, 'canretry' => $r->status === 'failed' || $r->status === 'dead',
             ];
         }
         $baseurl = new \moodle_url('/local/mzi/admin/outbox.php', ['status' => $this->status]);
@@ -74,6 +82,7 @@ class outbox_page implements renderable, templatable {
         foreach (array_merge([''], \local_mzi\local\outbox::STATUSES) as $status) {
             $filters[] = [
                 'label' => $status === '' ? get_string('all') : get_string('eventstatus:' . $status, 'local_mzi'),
+                'count' => $DB->count_records('local_mzi_outbox', $status === '' ? [] : ['status' => $status]),
                 'url' => (new \moodle_url('/local/mzi/admin/outbox.php', ['status' => $status]))->out(false),
                 'active' => $status === $this->status,
             ];

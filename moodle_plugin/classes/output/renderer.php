@@ -26,13 +26,23 @@ namespace local_mzi\output;
 class renderer extends \plugin_renderer_base {
 
     /**
-     * The student dashboard.
+     * The student area (one tab).
      *
-     * @param dashboard_page $page the page
+     * @param student_area $page the page
      * @return string HTML
      */
-    protected function render_dashboard_page(dashboard_page $page): string {
-        return $this->render_from_template('local_mzi/dashboard', $page->export_for_template($this));
+    protected function render_student_area(student_area $page): string {
+        return $this->render_from_template('local_mzi/student_area', $page->export_for_template($this));
+    }
+
+    /**
+     * The staff student lookup.
+     *
+     * @param lookup_page $page the page
+     * @return string HTML
+     */
+    protected function render_lookup_page(lookup_page $page): string {
+        return $this->render_from_template('local_mzi/lookup', $page->export_for_template($this));
     }
 
     /**
@@ -53,5 +63,25 @@ class renderer extends \plugin_renderer_base {
      */
     protected function render_outbox_page(outbox_page $page): string {
         return $this->render_from_template('local_mzi/outbox', $page->export_for_template($this));
+    }
+
+    /**
+     * The health page.
+     *
+     * @param health_page $page the page
+     * @return string HTML
+     */
+    protected function render_health_page(health_page $page): string {
+        return $this->render_from_template('local_mzi/health', $page->export_for_template($this));
+    }
+
+    /**
+     * The request windows summary.
+     *
+     * @param windows_page $page the page
+     * @return string HTML
+     */
+    protected function render_windows_page(windows_page $page): string {
+        return $this->render_from_template('local_mzi/windows', $page->export_for_template($this));
     }
 }

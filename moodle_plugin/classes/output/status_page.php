@@ -50,6 +50,7 @@ class status_page implements renderable, templatable {
                 'outcome' => $known ? get_string('runstatus:' . $r->status, 'local_mzi') : '-',
                 'runid' => $r->runid ? (int)$r->runid : '-',
                 'timefinished' => $r->timefinished ? userdate($r->timefinished) : '-',
+                'timepushed' => $r->timemodified ? userdate($r->timemodified) : '-',
                 'creates' => (int)$r->creates, 'updates' => (int)$r->updates, 'deletes' => (int)$r->deletes,
                 'blocked' => (int)$r->blocked, 'errors' => (int)$r->errors, 'drift' => (int)$r->drift,
                 'failed' => $failed,
@@ -62,6 +63,6 @@ class status_page implements renderable, templatable {
                 'count' => $DB->count_records(\local_mzi\local\outbox::TABLE, ['status' => $status])];
         }
         return ['rows' => $rows, 'hasrows' => !empty($rows), 'outbox' => $counts,
-            'mziurl' => (string)get_config('local_mzi', 'mziurl')]; // Mustache escapes: s() here would show &amp;.
+            'mziurl' => (string)get_config('local_mzi', 'mziurl')]; // Raw: the template escapes once.
     }
 }

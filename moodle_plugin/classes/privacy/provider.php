@@ -31,6 +31,10 @@ use core_privacy\local\request\writer;
  * zoho_student_id (registrations, payments, enrollments, grades); the outbox holds Moodle user ids
  * sent to mzi. Everything is reported and exported in the user's own context.
  *
+ * The payment receipts of Late Submission requests are files in the user's context (file area
+ * receipt, item id = request id). Sync alerts go to staff through the message API (core_message);
+ * what the alert task remembers (config alertstate) is incident keys, no personal data.
+ *
  * Deleting here removes Moodle's copy only: the next mzi apply copies the record again unless it
  * was erased in Zoho CRM too, which is why Zoho CRM is declared as an external location.
  *
@@ -45,7 +49,8 @@ class provider implements
 
     /** @var array Personal fields per table, as declared in the metadata. */
     const TABLES = [
-        'local_mzi_students' => ['zoho_student_id', 'student_id', 'first_name', 'last_name', 'display_name',
+        'local_mzi_students' => ['zoho_student_id', 'student_id', 'first_name', 'last_name', 'first_name_native',
+            'last_name_native', 'display_name',
             'academic_email', 'email', 'phone_number', 'address', 'city', 'nationality', 'date_of_birth', 'gender',
             'national_id', 'emergency_contact_name', 'emergency_contact_phone', 'major', 'academic_program',
             'moodle_user_id'],
@@ -58,7 +63,7 @@ class provider implements
         'local_mzi_enrollments' => ['zoho_student_id', 'student_name', 'class_name', 'enrollment_date'],
         'local_mzi_grades' => ['zoho_student_id', 'unit_name', 'grade', 'feedback', 'learning_outcomes',
             'grader_name'],
-        'local_mzi_requests' => ['zoho_student_id', 'request_type', 'status', 'reason', 'requested_classes',
+        'local_mzi_requests' => ['zoho_student_id', 'request_type', 'status', 'reason', 'requested_classes', 'details',
             'academic_email', 'moodle_user_id'],
         'local_mzi_outbox' => ['userid', 'relateduserid', 'payload', 'timecreated'],
     ];
@@ -77,6 +82,8 @@ class provider implements
             }
             $collection->add_database_table($table, $described, "privacy:metadata:{$table}");
         }
+        $collection->add_subsystem_link('core_files', [], 'privacy:metadata:core_files');
+        $collection->add_subsystem_link('core_message', [], 'privacy:metadata:core_message');
         $collection->add_external_location_link('mzi', [
             'userid' => 'privacy:metadata:mzi:userid',
             'email' => 'privacy:metadata:mzi:email',
@@ -164,6 +171,11 @@ class provider implements
                 writer::with_context($context)->export_data(
                     [get_string('pluginname', 'local_mzi'), $table], (object)['rows' => $export]);
             }
+            foreach (self::user_rows($userid)['local_mzi_requests'] as $request) {
+                writer::with_context($context)->export_area_files(
+                    [get_string('pluginname', 'local_mzi'), 'local_mzi_requests', (string)$request->id],
+                    'local_mzi', \local_mzi\local\requests::RECEIPT_AREA, (int)$request->id);
+            }
         }
     }
 
@@ -213,6 +225,10 @@ class provider implements
                     'local_mzi_requests'] as $table) {
                 $DB->delete_records_select($table, "zoho_student_id {$insql}", $params);
             }
+        }
+        $context = \context_user::instance($userid, IGNORE_MISSING);
+        if ($context) {
+            get_file_storage()->delete_area_files($context->id, 'local_mzi', \local_mzi\local\requests::RECEIPT_AREA);
         }
         $DB->delete_records('local_mzi_students', ['moodle_user_id' => $userid]);
         $DB->delete_records('local_mzi_teachers', ['moodle_user_id' => $userid]);

@@ -261,7 +261,7 @@ def record_request_results(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
 
 
 def submit_request(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    """``local_mzi_submit_request``: the calling user submits a request (``requests::submit``)."""
+    """``local_mzi_submit_request``: the calling user submits a request (``requests::create``)."""
     return requests.submit(ctx, args["request_type"], args["reason"], args["classes"])
 
 

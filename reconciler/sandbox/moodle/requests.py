@@ -1,9 +1,13 @@
 """Requests students submit in Moodle: the plugin's ``local\\requests`` class, emulated.
 
-One path stores a request (``request.php``'s form and ``local_mzi_submit_request`` both go
-through ``requests::submit``): a ``local_mzi_requests`` row with origin ``moodle``, status
+One path stores a request (``request.php``'s forms and ``local_mzi_submit_request`` both go
+through ``requests::create``): a ``local_mzi_requests`` row with origin ``moodle``, status
 Pending, no Zoho id, numbered ``MDL-<row id>`` at once — the number is the record's Name in
-Zoho, the key mzi's ``outbound_request`` kind upserts on.
+Zoho, the key mzi's ``outbound_request`` kind upserts on. It is refused outside its type's
+window, when a Class Drop does not name one or two classes the student may drop
+(``class_drop``: enrolled within the last calendar month, not ended) and when a reason the
+type needs is empty. The web service sends no details (Change Information's proposed values),
+so here Change Information needs its reason.
 
 Two rules of the mirror's upsert (``upsert_requests``) live here too: a record whose Zoho id
 no row has yet *adopts* the submitted row with its request number (the row takes the Zoho
@@ -13,10 +17,11 @@ row keep their value whatever is sent (``request.toml``'s ``target_owns`` says t
 
 from __future__ import annotations
 
+import calendar
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,9 +38,12 @@ MOODLE_OWNED = ("zoho_student_id", "request_type", "reason", "request_date", "re
 #: request_windows::TYPES and ::WINDOWED
 TYPES = ("Enroll Next Semester", "Class Drop", "Late Submission", "Student Card", "Change Information")
 WINDOWED = ("Enroll Next Semester", "Class Drop")
-NEEDS_REASON = ("Late Submission", "Change Information", "Class Drop")
-DROP_PERIOD = 31 * 86400
-#: the site's timezone, for ``date('Y-m-d')`` (the sandbox school's)
+#: requests::NEEDS_REASON (Change Information too when it proposes no values: always, here)
+NEEDS_REASON = ("Late Submission", "Class Drop")
+#: class_drop::MIN_CLASSES, ::MAX_CLASSES, ::ENDED
+MIN_CLASSES, MAX_CLASSES = 1, 2
+ENDED = ("Withdrawn", "Dropped", "Cancelled", "Completed")
+#: the site's timezone, for ``date('Y-m-d')`` and ``student_data::today()`` (the sandbox school's)
 SITE_ZONE = ZoneInfo("Asia/Amman")
 
 
@@ -59,17 +67,39 @@ def _day(now: int) -> str:
     return datetime.fromtimestamp(now, SITE_ZONE).date().isoformat()
 
 
-def droppable_classes(conn: sqlite3.Connection, zoho_student_id: str, now: int) -> dict[str, str]:
-    """Classes enrolled (not withdrawn) within the last month: Zoho class id → name."""
+def cutoff(today: str) -> str:
+    """``class_drop::cutoff``: the same day a month before, clamped to the end of a shorter month."""
+    day = date.fromisoformat(today)
+    year, month = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1])).isoformat()
+
+
+def eligible_classes(conn: sqlite3.Connection, zoho_student_id: str, now: int) -> dict[str, str]:
+    """``class_drop::eligible`` over ``requests::enrollments``: Zoho class id → name, oldest enrollment first."""
+    today = _day(now)
     rows = conn.execute(
-        "SELECT zoho_class_id, class_name FROM mdl_local_mzi_enrollments WHERE zoho_student_id = ? "
-        "AND (status IS NULL OR status <> 'Withdrawn') AND enrollment_date >= ?",
-        (zoho_student_id, _day(now - DROP_PERIOD))).fetchall()
-    return {str(r["zoho_class_id"]): str(r["class_name"] or r["zoho_class_id"]) for r in rows}
+        "SELECT e.zoho_class_id, e.enrollment_date, e.status, COALESCE(c.class_name, e.class_name) AS class_name "
+        "FROM mdl_local_mzi_enrollments e LEFT JOIN mdl_local_mzi_classes c ON c.zoho_class_id = e.zoho_class_id "
+        "WHERE e.zoho_student_id = ? AND (e.status IS NULL OR e.status <> 'Withdrawn')", (zoho_student_id,)).fetchall()
+    kept = sorted((str(r["enrollment_date"]), str(r["zoho_class_id"]), str(r["class_name"] or "").strip())
+                  for r in rows
+                  if r["zoho_class_id"] and r["enrollment_date"] and cutoff(today) <= str(r["enrollment_date"]) <= today
+                  and str(r["status"] or "") not in ENDED)
+    return {class_id: name or class_id for _, class_id, name in kept}
+
+
+def _refusal(chosen: list[str], eligible: dict[str, str]) -> WsException | None:
+    """``class_drop::refusal``: one or two classes, each one the student may drop."""
+    if not MIN_CLASSES <= len(chosen) <= MAX_CLASSES:
+        return WsException("Choose one or two classes to drop.", errorcode="error:classdropcount")
+    if any(class_id not in eligible for class_id in chosen):
+        return WsException("Only classes you enrolled in within the last month can be dropped.",
+                           errorcode="error:classdropnoteligible")
+    return None
 
 
 def submit(ctx: CallContext, request_type: str, reason: str, classes: Sequence[str]) -> dict[str, Any]:
-    """``requests::submit`` for the calling user's student row; MoodleException when refused."""
+    """``requests::create`` for the calling user's student row; WsException when refused."""
     student = ctx.conn.execute("SELECT * FROM mdl_local_mzi_students WHERE moodle_user_id = ? ORDER BY id LIMIT 1",
                                (ctx.userid,)).fetchone()
     if student is None:
@@ -78,15 +108,15 @@ def submit(ctx: CallContext, request_type: str, reason: str, classes: Sequence[s
         raise WsException("This request type is not open now.", errorcode="error:windowclosed")
     requested: list[dict[str, str]] = []
     if request_type == "Class Drop":
-        droppable = droppable_classes(ctx.conn, student["zoho_student_id"], ctx.now)
-        for class_id in dict.fromkeys(str(c) for c in classes):
-            if class_id not in droppable:
-                raise WsException("Choose one or two classes to drop.", errorcode="error:classdropcount")
-            requested.append({"Class_ID": class_id, "Class_Name": droppable[class_id]})
-        if not 1 <= len(requested) <= 2:
-            raise WsException("Choose one or two classes to drop.", errorcode="error:classdropcount")
+        chosen = list(dict.fromkeys(str(c) for c in classes))
+        eligible = eligible_classes(ctx.conn, student["zoho_student_id"], ctx.now)
+        refusal = _refusal(chosen, eligible)
+        if refusal is not None:
+            raise refusal
+        # rows in the shape of Zoho's Requested_Classes subform, which mzi sends them to
+        requested = [{"Class_ID": class_id, "Class_Name": eligible[class_id]} for class_id in chosen]
     reason = reason.strip()
-    if not reason and request_type in NEEDS_REASON:
+    if not reason and request_type in (*NEEDS_REASON, "Change Information"):
         raise WsException("Give a reason for this request.", errorcode="error:reasonrequired")
     row = {"zoho_student_id": student["zoho_student_id"], "request_type": request_type, "status": "Pending",
            "reason": reason or None, "request_date": _day(ctx.now),
