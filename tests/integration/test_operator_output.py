@@ -11,13 +11,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
 
-from conftest import Workspace
 from reconciler.render import FSI, PDI
+
+if TYPE_CHECKING:  # a type only: at run time `conftest` may be another folder's
+    from conftest import Workspace  # type: ignore[import-not-found]
 
 REPO = Path(__file__).resolve().parents[2]
 ESC = "\x1b["

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SECRET, STATIC, WATCH, Served, make_served  # type: ignore[import-not-found]
+from serve_app import SECRET, STATIC, WATCH, Served, make_served
 from reconciler.signatures import sign, sign_moodle
 
 EXAMPLES = int(os.environ.get("MZI_FUZZ_EXAMPLES", "150"))

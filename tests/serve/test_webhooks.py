@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SECRET, STATIC, WATCH, Served, make_served  # type: ignore[import-not-found]
+from serve_app import SECRET, STATIC, WATCH, Served, make_served
 from reconciler.sandbox.moodle.functions import delivery
 from reconciler.signatures import sign
 
