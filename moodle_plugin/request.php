@@ -17,6 +17,9 @@
 /**
  * A student makes a request: one form per type (request.php?type=<key>).
  *
+ * Own data only: the request is made for the logged-in user's own student record (looked up by
+ * $USER->id); no parameter names another student, and the classes offered are the student's own.
+ *
  * Enroll Next Semester and Class Drop exist only inside an open window: outside it the student
  * area offers no button and this page refuses them (error:windowclosed), as does
  * local\requests::create, the one place a request row is made (origin moodle, status Pending,

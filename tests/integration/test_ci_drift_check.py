@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from conftest import Workspace
+if TYPE_CHECKING:  # a type only: at run time `conftest` may be another folder's
+    from conftest import Workspace  # type: ignore[import-not-found]
+
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ci-drift-check.md"
 

@@ -2,7 +2,8 @@
 (never a 5xx) and the server keeps answering.
 
 A sample runs with the suite; the dedicated run is ``MZI_FUZZ_EXAMPLES=10000 pytest
-tests/serve/test_fuzz.py`` (see docs/testing in the README).
+tests/serve/test_fuzz.py`` (docs/security.md). Every answer is counted by class (2xx, 4xx,
+5xx); with ``MZI_SECURITY_SUMMARY=path`` the counts land in that JSON file.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import json
 import os
 import time
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -18,10 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from security_summary import record_summary
 from serve_app import SECRET, STATIC, WATCH, Served, make_served
 from reconciler.signatures import sign, sign_moodle
 
 EXAMPLES = int(os.environ.get("MZI_FUZZ_EXAMPLES", "150"))
+#: answers by status class over the whole run ("2xx", "4xx", "5xx", ...), and health checks
+COUNTS: Counter[str] = Counter()
 
 KEYS = ["event_id", "event_type", "module", "record_id", "changed_fields", "timestamp", "ids", "operation",
         "channel_id", "token", "server_time", "resource_uri", "query_params", "eventname", "objectid",
@@ -67,9 +72,14 @@ def _headers(body: bytes, how: str, extra: dict[str, str]) -> tuple[dict[str, st
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Any:
     mp = pytest.MonkeyPatch()
     served = make_served(tmp_path_factory.mktemp("fuzz"), mp, students=5, apply_first=False)
+    COUNTS.clear()
     yield served
     served.webhook.store.close()
     mp.undo()
+    summary = {"cases": COUNTS["cases"], "max_examples": EXAMPLES,
+               **{k: COUNTS[k] for k in ("2xx", "3xx", "4xx", "5xx")}, "health_not_200": COUNTS["health_not_200"]}
+    print(f"\nwebhook fuzz: {summary}")
+    record_summary("webhook_fuzz", summary)
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -86,6 +96,9 @@ def test_no_body_or_header_gets_a_5xx(fuzzed: Served, path: str, body: bytes, ho
             return answer.status_code, alive.status_code
 
     status, alive = asyncio.run(go())
+    COUNTS["cases"] += 1
+    COUNTS[f"{status // 100}xx"] += 1
+    COUNTS["health_not_200"] += alive != 200
     assert 200 <= status < 500, (status, path, body[:200], headers)
     assert alive == 200
 
