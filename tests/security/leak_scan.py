@@ -87,17 +87,18 @@ def sensitive_values(zoho_db: Path, moodle_db: Path, specs: Mapping[str, Spec]) 
             moodle_columns.setdefault(spec.moodle_table, {})[name] = f"{kind}.{name}"
     found: dict[str, str] = {}
     corpus: list[str] = []
-    with _connect(zoho_db) as conn:
+    with _ReadOnly(zoho_db) as conn:
         for module, data in conn.execute("SELECT module, data FROM records"):
             record = json.loads(data)
             sensitive = zoho_fields.get(module, {})
             for key, value in record.items():
                 if key in sensitive:
-                    found.update({str(value).strip(): sensitive[key]} if value not in (None, "") else {})
+                    if value not in (None, ""):
+                        found[str(value).strip()] = sensitive[key]
                 else:
                     corpus.extend(_walk(value))
             corpus.extend(_full_names(record))
-    with _connect(moodle_db) as conn:
+    with _ReadOnly(moodle_db) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
             sensitive = moodle_columns.get(table.removeprefix("mdl_"), moodle_columns.get(table, {}))
@@ -124,7 +125,7 @@ def sensitive_values(zoho_db: Path, moodle_db: Path, specs: Mapping[str, Spec]) 
     return result
 
 
-class _connect:
+class _ReadOnly:
     """A read-only SQLite connection closed on exit (sqlite3's own context manager only commits)."""
 
     def __init__(self, path: Path) -> None:

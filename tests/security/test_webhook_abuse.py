@@ -243,3 +243,22 @@ def test_oversized_headers_and_non_ascii_signatures_are_refused_not_crashed(serv
         encoded = {k: v.encode("utf-8") for k, v in headers.items()}
         answer = served.post("/webhooks/zoho", body, encoded)
         assert answer.status_code == 401, (headers.keys(), answer.text)
+
+
+def test_mzi_serve_runs_uvicorn_without_an_access_log_so_a_query_token_is_never_logged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zoho workflow webhooks may carry the static token as ``?token=``: an access log line
+    would write it to every log on the way."""
+    import sys
+
+    import uvicorn
+
+    from reconciler import server
+
+    served = make_served(tmp_path, monkeypatch, students=2, apply_first=False)
+    served.webhook.store.close()
+    given: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: given.update(options))
+    monkeypatch.setattr(sys, "setswitchinterval", lambda interval: None)
+    server.serve(served.config, "127.0.0.1", 8780, 1)
+    assert given.get("access_log") is False, given
