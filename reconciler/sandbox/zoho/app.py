@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
+from .coql import CoqlEndpoint
 from .faults import Faults
 from .fields_api import FIELD_TYPES, field_metadata, known_module
 from .metadata import ModuleMeta, load_metadata
@@ -641,6 +642,7 @@ def create_app(db_path: Path, *, faults: Faults | None = None) -> Starlette:
         Route("/crm/v8/actions/watch", api(server.watch_disable), methods=["PATCH"]),
         Route("/crm/v8/actions/watch", api(server.watch_delete), methods=["DELETE"]),
         Route("/crm/v8/settings/fields", api(server.fields), methods=["GET"]),
+        Route("/crm/v8/coql", api(CoqlEndpoint(server)), methods=["POST"]),
         Route("/crm/v8/{module}/deleted", api(server.deleted_records), methods=["GET"]),
         Route("/crm/v8/{module}/upsert", api(server.upsert_records), methods=["POST"]),
         Route("/crm/v8/{module}/{record_id}", api(server.get_record), methods=["GET"]),
