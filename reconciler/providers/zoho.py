@@ -108,6 +108,11 @@ job latency (seconds to minutes), CSV values instead of JSON lookups, subforms
 (Payment_Schedule, Learning_Outcomes_Assessm) needing a second job on the subform module.
 So Get Records stays the full-refresh path; Bulk Read is worth adding for BTEC_Enrollments
 when the school passes ~2,600 students.
+
+That weighed Bulk Read against the list API. Full reads now go through COQL (module
+docstring): ⌈N/2000⌉ calls of 3 credits, fewer calls than one Bulk Read job up to N =
+6,000 and fewer credits (3·⌈N/2000⌉ ≤ 52) up to N = 34,000 records in one module — past
+every module of the 10,000-student school but BTEC_Enrollments (40,070: 63 credits).
 """
 
 

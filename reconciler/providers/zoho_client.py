@@ -516,7 +516,14 @@ class ZohoClient:
         after = "0"
         while True:
             body = {"select_query": select.query(module, after, since, limit)}
-            response = await self._call("coql", "POST", COQL_PATH, json=body, records=limit)
+            try:
+                response = await self._call("coql", "POST", COQL_PATH, json=body, records=limit)
+            except ZohoAuthError as exc:
+                if exc.code != "OAUTH_SCOPE_MISMATCH":
+                    raise
+                raise ZohoAuthError("coql", exc.status_code, exc.code,
+                                    "the grant lacks the ZohoCRM.coql.READ scope: add it to the Self Client's grant, "
+                                    "or set [zoho] read_api = \"list\"", exc.details) from exc
             if response.status_code == 204:
                 return
             answer = _json(response)

@@ -18,6 +18,7 @@ from reconciler.providers.zoho_client import (
     COQL_MAX_COLUMNS,
     COQL_MAX_JOINS,
     CoqlSelect,
+    ZohoAuthError,
     ZohoClient,
     coql_credits,
     coql_selects,
@@ -207,3 +208,21 @@ def test_read_api_list_never_sends_a_query(emulator: Any) -> None:
     assert client.stats.by_operation == {"list": 1}
     with pytest.raises(ValueError, match="read_api"):
         ZohoProvider(client, read_api="bulk")  # type: ignore[arg-type]
+
+
+def test_a_grant_without_the_coql_scope_says_which_scope_or_read_api_to_set() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/v2/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(401, json={"code": "OAUTH_SCOPE_MISMATCH", "details": {},
+                                         "message": "invalid oauth scope to access this URL", "status": "error"})
+
+    client = ZohoClient("https://zoho.test", "https://zoho.test", "id", "secret", "refresh", RetryPolicy(),
+                        transport=httpx.MockTransport(handle), sleep=no_sleep)
+
+    async def read() -> None:
+        async for _ in client.query_records("BTEC_Students", ["Name"]):
+            pass
+
+    with pytest.raises(ZohoAuthError, match=r"ZohoCRM\.coql\.READ.*read_api = \"list\""):
+        asyncio.run(read())
