@@ -16,9 +16,10 @@ from reconciler.providers.zoho_client import ZohoClient
 from reconciler.sandbox import Sandbox
 from reconciler.specs import load_specs
 
-SPECS = {kind: spec for kind, spec in load_specs().items() if spec.source.system == "zoho"}
+#: every kind mzi reads from Zoho: its source, or its target (links and grades pushed from Moodle)
+SPECS = {kind: spec for kind, spec in load_specs().items() if "zoho" in (spec.source.system, spec.target.system)}
 #: kinds COQL cannot serve (subform rows or a subform field): listed either way
-LISTED = {"installment", "grade", "request"}
+LISTED = {"installment", "grade", "request", "moodle_grade", "outbound_request"}
 
 
 @pytest.fixture(scope="module")

@@ -126,6 +126,11 @@ def test_bad_syntax_is_a_syntax_error_saying_where(zoho: ZohoCall, text: str, ne
     assert answer.body["details"]["near"].startswith(near) and answer.body["details"]["line"] == 1, answer.body
 
 
+def test_a_refused_query_costs_one_credit_whatever_its_limit(zoho: ZohoCall, sandbox: Sandbox) -> None:
+    query(zoho, "select Nope from BTEC_Students where id > 0 limit 2000")
+    assert coql_credits(sandbox)[-1] == 1
+
+
 def test_a_body_without_a_select_query_is_refused(zoho: ZohoCall) -> None:
     answer = zoho("POST", COQL, json={"query": "select Name from BTEC_Students where id > 0"})
     assert (answer.status, answer.body["code"]) == (400, "INVALID_QUERY")

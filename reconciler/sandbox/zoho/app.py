@@ -3,7 +3,8 @@
 Every request passes the same gate, in Zoho's order: injected faults (latency, 429
 bursts with ``Retry-After``, 5xx), then OAuth (``Authorization: Zoho-oauthtoken …``),
 then the operation; every request is logged with its status and API credits so tests
-and the run report can count calls (1 a call; an insert, update or upsert 1 per 10 records). Errors use Zoho's envelope
+and the run report can count calls (1 a call; an insert, update or upsert 1 per 10 records;
+a COQL query by its LIMIT, see ``coql.py``). Errors use Zoho's envelope
 ``{"code", "details", "message", "status": "error"}``; write calls answer one ``data[]``
 entry per record. Response shapes are held to Zoho's OpenAPI files by the tests
 (``oas.py``).

@@ -269,6 +269,7 @@ class CoqlEndpoint:
             request.state.credits = coql_credits(max(1, min(query.limit, MAX_LIMIT)))
             return self.answer(query)
         except CoqlError as error:
+            request.state.credits = 1  # a refused query costs what any refused call costs
             return error.response()
 
     def answer(self, query: Query) -> Response:
