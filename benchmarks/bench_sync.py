@@ -50,11 +50,11 @@ async def _lower_bound(provider: ZohoProvider, specs: list[Spec], records: dict[
     return sum(max(1, math.ceil(records.get(s.zoho_module, 0) / per_call[how[s.kind]])) for s in specs), how
 
 
-async def _measure(config: Config) -> None:
+async def _measure(config: Config, steps: tuple[str, ...]) -> None:
     async with commands.workspace(config=config) as ws:
         assert ws.sandbox is not None
         sandbox = ws.sandbox
-        for step in ("plan", "apply", "plan again"):
+        for step in steps:
             before = _api_calls(sandbox)
             started = time.perf_counter()
             if step == "apply":
@@ -73,14 +73,14 @@ async def _measure(config: Config) -> None:
         print(f"  Zoho lower bound of one full read ({how}): {bound} calls")
 
 
-def run(students: int, read_api: str) -> None:
+def run(students: int, read_api: str, steps: tuple[str, ...] = ("plan", "apply", "plan again")) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(state_dir=Path(tmp), sandbox=SandboxSettings(students=students, seed=7),
                         zoho=ZohoSettings(read_api=read_api))
         started = time.perf_counter()
         Sandbox.from_config(config).ensure()
         print(f"students={students} read_api={read_api}: demo school generated in {time.perf_counter() - started:.2f} s")
-        asyncio.run(_measure(config))
+        asyncio.run(_measure(config, steps))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS so far: {peak_mb:.0f} MB")
 
@@ -90,10 +90,12 @@ def main() -> None:
     parser.add_argument("--students", type=int, action="append", help="school size (repeatable)")
     parser.add_argument("--read-api", choices=("coql", "list"), action="append",
                         help="how Zoho kinds are listed (repeatable; default coql)")
+    parser.add_argument("--plan-only", action="store_true", help="measure the first full plan only (no apply)")
     args = parser.parse_args()
+    steps = ("plan",) if args.plan_only else ("plan", "apply", "plan again")
     for n in args.students or [1500]:
         for read_api in args.read_api or ["coql"]:
-            run(n, read_api)
+            run(n, read_api, steps)
 
 
 if __name__ == "__main__":
