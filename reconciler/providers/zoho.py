@@ -31,8 +31,10 @@ see :data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
 
 * a subform kind (``installment``: the rows of ``BTEC_Registrations.Payment_Schedule``)
   and any kind reading a subform field (``grade``'s ``Learning_Outcomes_Assessm``,
-  ``request``'s ``Requested_Classes``): COQL does not return a subform field of the
-  parent; its rows live in a separate subform module, with no parent-keyed paging;
+  ``request``'s ``Requested_Classes``): COQL does not return a subform field with its
+  parent; the rows must be queried from the subform module itself (``FROM <subform
+  module>``, by parent id) and merged into their parents in the list API's row shape,
+  which is not built;
 * fields of a type COQL answers differently or not at all (multi-select lookups, file
   and image uploads, owner/user lookups whose list-API value carries name and email).
 
