@@ -3,11 +3,13 @@
 Prints numbers, asserts nothing (targets belong here, not in timed tests):
 
     .venv/bin/python benchmarks/bench_sync.py --students 1500 --students 10000
+    .venv/bin/python benchmarks/bench_sync.py --students 1500 --read-api list --read-api coql
 
-For each size: time to generate the demo school, time and calls of the first full
-plan, of the apply, and of the plan after it (which must be empty), with the Zoho
-calls compared against the lower bound Σ⌈N/200⌉ over the modules read, and the
-process's peak resident memory.
+For each size and Zoho read API: time to generate the demo school, time, calls and Zoho
+credits of the first full plan, of the apply, and of the plan after it (which must be
+empty), with the Zoho calls compared against the lower bound of one full read — Σ⌈N/2000⌉
+over the modules listed through COQL plus Σ⌈N/200⌉ over those listed page by page (N:
+the module's records) — and the process's peak resident memory.
 """
 
 from __future__ import annotations
@@ -22,26 +24,37 @@ import time
 from pathlib import Path
 
 from reconciler import commands
-from reconciler.config import Config, SandboxSettings
+from reconciler.config import Config, SandboxSettings, ZohoSettings
+from reconciler.providers.zoho import ZohoProvider
+from reconciler.providers.zoho_client import COQL_MAX_LIMIT, MAX_PER_PAGE
 from reconciler.sandbox import Sandbox
+from reconciler.specs import Spec
 
 
 def _api_calls(sandbox: Sandbox) -> dict[str, int]:
-    """Requests each emulator served, from their own API logs."""
+    """Requests each emulator served (and Zoho's credits), from their own API logs."""
     with sqlite3.connect(sandbox.moodle_db) as moodle:
         m = moodle.execute("SELECT COUNT(*) FROM mdl_mzi_api_log").fetchone()[0]
-    return {"zoho": sandbox.zoho_store().call_count(), "moodle": m}
+    store = sandbox.zoho_store()
+    return {"zoho": store.call_count(), "credits": store.credits_used(), "moodle": m}
 
 
-def _lower_bound(counts: dict[str, int]) -> int:
-    return sum(math.ceil(n / 200) for n in counts.values())
+async def _lower_bound(provider: ZohoProvider, specs: list[Spec], records: dict[str, int]) -> tuple[int, dict[str, str]]:
+    """Calls of one full read of every kind the specs list from Zoho, and how each kind is read.
+
+    Each kind reads its module itself (two kinds of one module read it twice), and a
+    subform kind's N is its parent module's records, whose rows come with them.
+    """
+    how = {spec.kind: "coql" if (await provider.coql_plan(spec)).use else "list" for spec in specs}
+    per_call = {"coql": COQL_MAX_LIMIT, "list": MAX_PER_PAGE}
+    return sum(max(1, math.ceil(records.get(s.zoho_module, 0) / per_call[how[s.kind]])) for s in specs), how
 
 
-async def _measure(config: Config) -> None:
+async def _measure(config: Config, steps: tuple[str, ...]) -> None:
     async with commands.workspace(config=config) as ws:
         assert ws.sandbox is not None
         sandbox = ws.sandbox
-        for step in ("plan", "apply", "plan again"):
+        for step in steps:
             before = _api_calls(sandbox)
             started = time.perf_counter()
             if step == "apply":
@@ -50,20 +63,24 @@ async def _measure(config: Config) -> None:
                 outcome = await commands.plan(ws)
             seconds = time.perf_counter() - started
             after = _api_calls(sandbox)
-            print(f"  {step:<11} {seconds:7.2f} s  zoho calls {after['zoho'] - before['zoho']:>5}  "
+            print(f"  {step:<11} {seconds:7.2f} s  zoho calls {after['zoho'] - before['zoho']:>5} "
+                  f"credits {after['credits'] - before['credits']:>5}  "
                   f"moodle calls {after['moodle'] - before['moodle']:>5}  {outcome.plan.summary.line}")
-        counts = {kind: len(await ws.providers["zoho"].read(spec)) for kind, spec in ws.specs.items()
-                  if spec.source.system == "zoho"}
-        print(f"  Zoho lower bound Σ⌈N/200⌉ over {counts}: {_lower_bound(counts)} calls per full read")
+        zoho = ws.providers["zoho"]
+        assert isinstance(zoho, ZohoProvider)
+        specs = [spec for spec in ws.specs.values() if spec.source.system == "zoho"]
+        bound, how = await _lower_bound(zoho, specs, sandbox.zoho_store().modules_with_records())
+        print(f"  Zoho lower bound of one full read ({how}): {bound} calls")
 
 
-def run(students: int) -> None:
+def run(students: int, read_api: str, steps: tuple[str, ...] = ("plan", "apply", "plan again")) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        config = Config(state_dir=Path(tmp), sandbox=SandboxSettings(students=students, seed=7))
+        config = Config(state_dir=Path(tmp), sandbox=SandboxSettings(students=students, seed=7),
+                        zoho=ZohoSettings(read_api=read_api))
         started = time.perf_counter()
         Sandbox.from_config(config).ensure()
-        print(f"students={students}: demo school generated in {time.perf_counter() - started:.2f} s")
-        asyncio.run(_measure(config))
+        print(f"students={students} read_api={read_api}: demo school generated in {time.perf_counter() - started:.2f} s")
+        asyncio.run(_measure(config, steps))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS so far: {peak_mb:.0f} MB")
 
@@ -71,9 +88,14 @@ def run(students: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, action="append", help="school size (repeatable)")
+    parser.add_argument("--read-api", choices=("coql", "list"), action="append",
+                        help="how Zoho kinds are listed (repeatable; default coql)")
+    parser.add_argument("--plan-only", action="store_true", help="measure the first full plan only (no apply)")
     args = parser.parse_args()
+    steps = ("plan",) if args.plan_only else ("plan", "apply", "plan again")
     for n in args.students or [1500]:
-        run(n)
+        for read_api in args.read_api or ["coql"]:
+            run(n, read_api, steps)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ class ZohoSettings(HttpSettings):
     full_refresh_after_hours: float = Field(24.0, gt=0, description="--changed-only still reads in full this often "
                                                                     "(only full reads see edits made in Moodle)")
     metadata_max_age_hours: float = Field(24.0, ge=0, description="reuse cached field metadata this long; 0: ask every run")
+    read_api: Literal["coql", "list"] = Field(
+        "coql", description="how kinds are listed: coql (Query API, 2,000 records a call) or list (Get Records, 200 a "
+                            "call); subform kinds are always listed (docs/performance.md)")
     notify_url: str = Field("", description="where Zoho's Notifications API calls mzi serve (mzi zoho watch)")
     watch_token_env: str = Field("MZI_ZOHO_WATCH_TOKEN",
                                  description="environment variable holding the token Zoho echoes in notifications")

@@ -22,6 +22,26 @@ record gets its own :class:`~reconciler.model.Result`; a refused record never fa
 its batch, and a failed call fails only its own batch.
 
 Bulk Read (asynchronous CSV export) is deliberately not used; see :data:`BULK_READ_NOTE`.
+
+**Which read API.** Listings go through Zoho's Query API (COQL, ``read_api = "coql"``,
+the default): ≤ 2,000 records a call against the list API's 200, so a full read costs a
+tenth of the calls (3 credits a call instead of 1: ~30 % of the credits). COQL cannot
+serve everything, and the list API (``GET /crm/v8/<module>``) stays where it cannot —
+see :data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
+
+* a subform kind (``installment``: the rows of ``BTEC_Registrations.Payment_Schedule``)
+  and any kind reading a subform field (``grade``'s ``Learning_Outcomes_Assessm``,
+  ``request``'s ``Requested_Classes``): COQL does not return a subform field with its
+  parent; the rows must be queried from the subform module itself (``FROM <subform
+  module>``, by parent id) and merged into their parents in the list API's row shape,
+  which is not built;
+* fields of a type COQL answers differently or not at all (multi-select lookups, file
+  and image uploads, owner/user lookups whose list-API value carries name and email).
+
+Reads by id (a webhook's targeted reconcile, lookups of ``through`` fields, records a
+wide read missed) stay on ``GET …?ids=`` — one call per ≤ 100 ids. A lookup's name comes
+from a select-column join whose target module the field metadata names; that metadata
+is the preflight's, cached in the state store, so it costs no call in a normal run.
 """
 
 from __future__ import annotations
@@ -31,7 +51,7 @@ import math
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .. import watermarks as marks
 from ..batches import Batch, Gate, ResultSink, run_batches
@@ -39,7 +59,40 @@ from ..mapping import RELATED, MappingError, record_from_zoho, subform_records, 
 from ..model import Action, Address, Change, Record, Result, canonical_json
 from ..specs import PARENT, Spec
 from ..watermarks import WatermarkStore, utcnow
-from .zoho_client import MAX_PER_PAGE, MAX_WRITE_PER_CALL, Channel, WriteResult, ZohoClient, ZohoStats, chunked
+from .zoho_client import (
+    COQL_MAX_LIMIT,
+    MAX_PER_PAGE,
+    MAX_WRITE_PER_CALL,
+    Channel,
+    WriteResult,
+    ZohoClient,
+    ZohoStats,
+    chunked,
+    record_name_field,
+)
+
+ReadApi = Literal["coql", "list"]
+#: Zoho field types COQL cannot return as the list API does: a kind reading one is listed
+COQL_UNSUPPORTED = frozenset({"subform", "multiselectlookup", "fileupload", "imageupload", "multiuserlookup",
+                              "ownerlookup"})
+
+
+class FieldMetadataStore(Protocol):
+    """Where Zoho's field metadata is cached between runs (the state store implements it)."""
+
+    def field_metadata(self, module: str) -> tuple[datetime, list[dict[str, Any]]] | None: ...
+
+    def set_field_metadata(self, module: str, fields: list[dict[str, Any]], fetched_at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class CoqlPlan:
+    """How one kind is listed: through COQL with these lookups (field → name field), or not, and why."""
+
+    use: bool
+    lookups: dict[str, str]
+    why: str = ""
+
 
 #: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
 #: (``tests/providers/test_zoho_calls.py``).
@@ -57,6 +110,11 @@ job latency (seconds to minutes), CSV values instead of JSON lookups, subforms
 (Payment_Schedule, Learning_Outcomes_Assessm) needing a second job on the subform module.
 So Get Records stays the full-refresh path; Bulk Read is worth adding for BTEC_Enrollments
 when the school passes ~2,600 students.
+
+That weighed Bulk Read against the list API. Full reads now go through COQL (module
+docstring): ⌈N/2000⌉ calls of 3 credits, fewer calls than one Bulk Read job up to N =
+6,000 and fewer credits (3·⌈N/2000⌉ ≤ 52) up to N = 34,000 records in one module — past
+every module of the 10,000-student school but BTEC_Enrollments (40,070: 63 credits).
 """
 
 
@@ -98,10 +156,19 @@ class ZohoProvider:
         duplicate_check: Mapping[str, Sequence[str]] | None = None,
         watermark_overlap: timedelta = timedelta(minutes=5),
         now: Callable[[], datetime] = utcnow,
+        read_api: ReadApi = "coql",
+        metadata: FieldMetadataStore | None = None,
     ) -> None:
         """``duplicate_check`` maps a kind to its upsert duplicate-check fields;
         ``watermark_overlap`` is subtracted from each watermark so clock skew between
-        this host and Zoho re-reads a few records rather than missing any."""
+        this host and Zoho re-reads a few records rather than missing any; ``read_api``
+        picks COQL or the list API for listings (module docstring), ``metadata`` caches
+        the field metadata COQL reads need to know lookups."""
+        if read_api not in ("coql", "list"):
+            raise ValueError(f"read_api must be 'coql' or 'list', not {read_api!r}")
+        self.read_api: ReadApi = read_api
+        self.metadata = metadata
+        self._fields_by_module: dict[str, dict[str, dict[str, Any]]] = {}
         self.client = client
         self.watermarks = watermarks
         self.full_refresh_after = full_refresh_after
@@ -166,8 +233,14 @@ class ZohoProvider:
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
-        async for page in self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
-                                                   per_page=MAX_PER_PAGE):
+        fields = zoho_fields(spec)
+        plan = await self.coql_plan(spec)
+        if plan.use:
+            pages = self.client.query_records(spec.zoho_module, fields, lookups=plan.lookups, modified_since=since,
+                                              limit=COQL_MAX_LIMIT)
+        else:
+            pages = self.client.list_records(spec.zoho_module, fields, modified_since=since, per_page=MAX_PER_PAGE)
+        async for page in pages:
             page = await self._with_related(spec, page)
             for raw in page:
                 if parents is not None and raw.get("id") is not None:
@@ -175,6 +248,51 @@ class ZohoProvider:
                 for record in _records(spec, raw):
                     records[record.address.key] = record
         return records
+
+    async def coql_plan(self, spec: Spec) -> CoqlPlan:
+        """Whether ``spec`` is listed through COQL, and which of its fields are lookups.
+
+        The list API is kept for ``read_api = "list"``, subform kinds and kinds reading a
+        subform field (transform ``subform``), and any field whose metadata type is in
+        :data:`COQL_UNSUPPORTED`. A field the metadata does not know is read as a plain
+        column (the preflight reports it; Zoho would refuse the query).
+        """
+        if self.read_api != "coql":
+            return CoqlPlan(False, {}, "read_api is 'list'")
+        if spec.subform is not None:
+            return CoqlPlan(False, {}, f"its records are rows of the subform {spec.subform}")
+        if any(f.transform == "subform" for f in spec.fields.values()):
+            return CoqlPlan(False, {}, "it reads a subform field, which COQL does not return with its parent")
+        names = zoho_fields(spec)
+        meta = await self._field_metadata(spec.zoho_module, names)
+        lookups: dict[str, str] = {}
+        for name in names:
+            info = meta.get(name) or {}
+            kind = str(info.get("data_type") or "")
+            if kind in COQL_UNSUPPORTED:
+                return CoqlPlan(False, {}, f"{name} is a {kind} field, which COQL does not return as the list API does")
+            if kind == "lookup":
+                target = ((info.get("lookup") or {}).get("module") or {}).get("api_name")
+                if not target:
+                    return CoqlPlan(False, {}, f"the metadata of lookup {name} names no module")
+                lookups[name] = record_name_field(str(target))
+        return CoqlPlan(True, lookups)
+
+    async def _field_metadata(self, module: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Fields of ``module`` by api name: this run's copy, else the cache if it knows every
+        name, else one ``settings/fields`` call (cached for the next run)."""
+        known = self._fields_by_module.get(module)
+        if known is not None:
+            return known
+        cached = self.metadata.field_metadata(module) if self.metadata is not None else None
+        fields = {str(f.get("api_name")): f for f in cached[1]} if cached is not None else {}
+        if cached is None or any(n not in fields for n in names):
+            answer = await self.client.fields_metadata(module)
+            fields = {str(f.get("api_name")): f for f in answer}
+            if self.metadata is not None:
+                self.metadata.set_field_metadata(module, answer, self._now())
+        self._fields_by_module[module] = fields
+        return fields
 
     async def _with_related(self, spec: Spec, raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The raw records with the records their ``through`` lookups point at (``mapping.RELATED``).
@@ -204,7 +322,7 @@ class ZohoProvider:
 
     async def _read_keys(self, spec: Spec, keys: Collection[str]) -> dict[str, Record]:
         """By id (≤ 100 a call). A kind keyed by another field cannot be fetched by key,
-        so it is listed in full and filtered — correct, at ⌈N/200⌉ calls."""
+        so it is listed in full and filtered — correct, at ⌈N/2000⌉ calls (⌈N/200⌉ listed)."""
         wanted = {str(k) for k in keys}
         if not wanted:
             return {}
@@ -453,5 +571,10 @@ def _needs_renewal(current: Channel, desired: Channel, horizon: datetime) -> boo
 
 
 def full_refresh_calls(records: int, per_page: int = MAX_PER_PAGE) -> int:
-    """The lower bound of Get Records calls for one full read of ``records``: ⌈N/200⌉ (≥ 1)."""
+    """The lower bound of list-API calls for one full read of ``records``: ⌈N/200⌉ (≥ 1)."""
     return max(1, math.ceil(records / per_page))
+
+
+def coql_refresh_calls(records: int, limit: int = COQL_MAX_LIMIT) -> int:
+    """The COQL calls of one full read of ``records``: ⌈N/2000⌉, at least one (the empty answer)."""
+    return max(1, math.ceil(records / limit))

@@ -14,6 +14,13 @@ it can think in records and never in pages, tokens or envelopes:
   and 204 meaning "nothing". ``fields`` is capped at 50 names a call, so a wider read is
   split into several listings merged by id (see :meth:`ZohoClient.list_records`).
   ``ids`` fetches ≤ 100 records a call.
+* **Query API (COQL)**: ``POST /crm/v8/coql`` reads ≤ 2,000 records a call, keyed by id
+  (``WHERE id > <last> ORDER BY id ASC LIMIT 2000``), so a full read costs ⌈N/2000⌉
+  calls instead of ⌈N/200⌉ and never shifts when a record is deleted mid-read. Zoho
+  charges it by ``LIMIT`` (1–200: 1 credit, 201–1000: 2, 1001–2000: 3). A SELECT takes
+  ≤ 50 columns and ≤ 15 lookup joins; a lookup column answers only ``{"id"}``, so its
+  name is read through a join column (``Unit.Name``) and the two put back together as
+  the ``{"id", "name"}`` the list API gives (see :meth:`ZohoClient.query_records`).
 * **Writes**: update and upsert ≤ 100 records a call; Zoho answers per record, and every
   answer is returned (:class:`WriteResult`) — one refused record never fails its batch.
 * **Errors**: Zoho's ``{code, message, details, status}`` envelope becomes a
@@ -32,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -51,6 +58,19 @@ PAGE_PARAM_RECORD_LIMIT = 2_000
 MAX_IDS_PER_CALL = 100
 MAX_FIELDS_PER_CALL = 50
 MAX_WRITE_PER_CALL = 100
+#: COQL's ceilings (Query API limitations page): records a call, columns and joins a SELECT
+COQL_MAX_LIMIT = 2_000
+COQL_MAX_COLUMNS = 50
+COQL_MAX_JOINS = 15
+COQL_PATH = f"{API}/coql"
+#: the record-name field of Zoho's standard modules (what a lookup's ``name`` shows);
+#: every custom module's is ``Name``
+RECORD_NAME_FIELDS = {
+    "Products": "Product_Name", "Accounts": "Account_Name", "Contacts": "Full_Name", "Leads": "Full_Name",
+    "Deals": "Deal_Name", "Vendors": "Vendor_Name", "Campaigns": "Campaign_Name", "Price_Books": "Price_Book_Name",
+    "Cases": "Subject", "Solutions": "Solution_Title", "Quotes": "Subject", "Sales_Orders": "Subject",
+    "Purchase_Orders": "Subject", "Invoices": "Subject",
+}
 #: refresh the access token this many seconds before Zoho says it expires
 TOKEN_EARLY_SECONDS = 60.0
 #: codes on a 401 that a fresh access token cures; anything else on 401 is terminal
@@ -68,11 +88,17 @@ def _per_ten(records: int) -> int:
     return max(1, math.ceil(records / 10))
 
 
+def coql_credits(limit: int) -> int:
+    """What Zoho charges for one COQL call, by its ``LIMIT``: 1–200 → 1, 201–1000 → 2, 1001–2000 → 3."""
+    return 1 if limit <= 200 else 2 if limit <= 1000 else 3
+
+
 #: Zoho's credit table (API limits page): credits charged per call of each operation,
 #: as a function of the number of records the call carries.
 CREDITS: dict[str, Callable[[int], int]] = {
     "list": lambda n: 1,
     "get_by_ids": lambda n: 1,
+    "coql": coql_credits,  # charged by the query's LIMIT, passed as ``records``
     "deleted": lambda n: 2,
     "update": _per_ten,
     "upsert": _per_ten,
@@ -198,6 +224,79 @@ def field_chunks(fields: Iterable[str]) -> list[list[str]]:
     if not names:
         raise ValueError("Zoho's Get Records needs at least one field name besides id")
     return [list(c) for c in chunked(names, MAX_FIELDS_PER_CALL)]
+
+
+def record_name_field(module: str) -> str:
+    """The field holding a record's name in ``module`` (a lookup to it shows this value)."""
+    return RECORD_NAME_FIELDS.get(module, "Name")
+
+
+@dataclass(frozen=True)
+class CoqlSelect:
+    """One SELECT's columns: plain fields, and lookups with the join column giving their name.
+
+    ``lookups`` maps a lookup field to its target's record-name field; the query selects
+    both ``<lookup>`` and ``<lookup>.<name field>``, so each lookup costs two columns and
+    one join.
+    """
+
+    fields: tuple[str, ...]
+    lookups: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.fields, *(c for lookup, name in self.lookups for c in (lookup, f"{lookup}.{name}"))]
+
+    def query(self, module: str, after: str, since: datetime | None, limit: int) -> str:
+        """``SELECT … FROM module WHERE id > after [AND Modified_Time > 'since'] ORDER BY id ASC LIMIT n``."""
+        where = f"id > {_coql_id(after)}"
+        if since is not None:
+            where = f"({where} and Modified_Time > '{zoho_datetime(since)}')"
+        return f"select {', '.join(self.columns)} from {module} where {where} order by id asc limit {limit}"
+
+    def shape(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A COQL row as the list API gives it: each lookup ``{"id", "name"}`` (or ``None``)."""
+        out = dict(row)
+        for lookup, name in self.lookups:
+            joined = out.pop(f"{lookup}.{name}", None)
+            value = out.get(lookup)
+            if isinstance(value, dict) and value.get("id") is not None:
+                out[lookup] = {"id": str(value["id"]), "name": joined}
+        return out
+
+
+def coql_selects(fields: Iterable[str], lookups: Mapping[str, str] | None = None) -> list[CoqlSelect]:
+    """The SELECTs reading ``fields`` within Zoho's caps: ≤ 50 columns and ≤ 15 joins each.
+
+    ``lookups`` (lookup field → its target's name field) are the fields among ``fields``
+    that are lookups; each goes with its join column into the same SELECT. ``id`` is
+    dropped: Zoho always returns it.
+    """
+    lookups = dict(lookups or {})
+    names = [f for f in dict.fromkeys(fields) if f != "id"]
+    if not names:
+        raise ValueError("a COQL read needs at least one field name besides id")
+    selects: list[CoqlSelect] = []
+    plain: list[str] = []
+    joined: list[tuple[str, str]] = []
+    for name in names:
+        cost = 2 if name in lookups else 1
+        if len(plain) + 2 * len(joined) + cost > COQL_MAX_COLUMNS or (name in lookups and len(joined) == COQL_MAX_JOINS):
+            selects.append(CoqlSelect(tuple(plain), tuple(joined)))
+            plain, joined = [], []
+        if name in lookups:
+            joined.append((name, lookups[name]))
+        else:
+            plain.append(name)
+    selects.append(CoqlSelect(tuple(plain), tuple(joined)))
+    return selects
+
+
+def _coql_id(value: str) -> str:
+    """A record id as a COQL literal; ids are numbers, anything else is refused, never quoted in."""
+    if not value.isdigit():
+        raise ValueError(f"not a Zoho record id: {value!r}")
+    return value
 
 
 @dataclass
@@ -381,10 +480,79 @@ class ZohoClient:
             return {str(r["id"]): r async for page in self._pages(module, names, modified_since, per_page) for r in page}
 
         parts = await asyncio.gather(*(collect(names) for names in chunks))
+        return await self._merge_parts(module, list(parts), [n for c in chunks for n in c])
+
+    async def query_records(
+        self,
+        module: str,
+        fields: Sequence[str],
+        *,
+        lookups: Mapping[str, str] | None = None,
+        modified_since: datetime | None = None,
+        limit: int = COQL_MAX_LIMIT,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of records of ``module`` through COQL, sorted by id, shaped as the list API's.
+
+        Paging is by id (``id > <last id read>``), not ``OFFSET``: no 100,000-record cap,
+        and a record deleted mid-read does not shift the next page. ``lookups`` names the
+        lookup fields among ``fields`` with their target's name field (see
+        :func:`coql_selects`). More columns than one SELECT takes are read by several
+        queries, each to its end, merged by id as :meth:`list_records` merges listings.
+        """
+        if not 1 <= limit <= COQL_MAX_LIMIT:
+            raise ValueError(f"limit must be 1..{COQL_MAX_LIMIT}")
+        selects = coql_selects(fields, lookups)
+        if len(selects) == 1:
+            async for page in self._coql_pages(module, selects[0], modified_since, limit):
+                yield page
+            return
+        merged = await self._query_wide(module, selects, modified_since, limit, [n for n in fields if n != "id"])
+        for start in range(0, len(merged), limit):
+            yield merged[start:start + limit]
+
+    async def _coql_pages(
+        self, module: str, select: CoqlSelect, since: datetime | None, limit: int,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        after = "0"
+        while True:
+            body = {"select_query": select.query(module, after, since, limit)}
+            try:
+                response = await self._call("coql", "POST", COQL_PATH, json=body, records=limit)
+            except ZohoAuthError as exc:
+                if exc.code != "OAUTH_SCOPE_MISMATCH":
+                    raise
+                raise ZohoAuthError("coql", exc.status_code, exc.code,
+                                    "the grant lacks the ZohoCRM.coql.READ scope: add it to the Self Client's grant, "
+                                    "or set [zoho] read_api = \"list\"", exc.details) from exc
+            if response.status_code == 204:
+                return
+            answer = _json(response)
+            data, info = answer.get("data") or [], answer.get("info") or {}
+            self.stats.records_read += len(data)
+            if data:
+                yield [select.shape(row) for row in data]
+            if not info.get("more_records") or not data:
+                return
+            after = str(data[-1]["id"])
+
+    async def _query_wide(
+        self, module: str, selects: list[CoqlSelect], since: datetime | None, limit: int, names: list[str],
+    ) -> list[dict[str, Any]]:
+        async def collect(select: CoqlSelect) -> dict[str, dict[str, Any]]:
+            return {str(r["id"]): r async for page in self._coql_pages(module, select, since, limit) for r in page}
+
+        parts = await asyncio.gather(*(collect(select) for select in selects))
+        return await self._merge_parts(module, list(parts), names)
+
+    async def _merge_parts(
+        self, module: str, parts: list[dict[str, dict[str, Any]]], names: list[str],
+    ) -> list[dict[str, Any]]:
+        """Parts of one read (each a subset of the columns) merged by id; a record one part
+        missed (created or deleted mid-read) is fetched by id, or dropped when it is gone."""
         ids = sorted(set().union(*parts), key=_id_order)
         incomplete = [i for i in ids if any(i not in part for part in parts)]
         if incomplete:
-            fetched = {str(r["id"]): r for r in await self.get_by_ids(module, incomplete, [n for c in chunks for n in c])}
+            fetched = {str(r["id"]): r for r in await self.get_by_ids(module, incomplete, names)}
             for part in parts:
                 for rid in incomplete:
                     part.pop(rid, None)

@@ -162,9 +162,9 @@ def _cost(workspace: Workspace, *kinds: str) -> tuple[list[str], int]:
     return zoho, moodle_sql(workspace, count)[0]["n"] - moodle_before
 
 
-def test_planning_courses_costs_one_zoho_page_per_200_classes_and_one_moodle_read(workspace: Workspace) -> None:
+def test_planning_courses_costs_one_zoho_query_per_2000_classes_and_one_moodle_read(workspace: Workspace) -> None:
     """The course kind reads BTEC_Classes itself (not the class kind's copy): beside the
-    class kind it costs ⌈classes/200⌉ more Zoho calls and one local_mzi_get_courses page."""
+    class kind it costs ⌈classes/2000⌉ more Zoho calls (COQL) and one local_mzi_get_courses page."""
     assert workspace.run("plan").exit_code == 0  # the sandbox is made; its first calls are not counted
     classes = len(_zoho_class_ids(workspace))
     alone, _ = _cost(workspace, "class")
@@ -172,5 +172,5 @@ def test_planning_courses_costs_one_zoho_page_per_200_classes_and_one_moodle_rea
     extra = list(both)
     for path in alone:
         extra.remove(path)
-    assert extra == ["/crm/v8/BTEC_Classes"] * -(-classes // 200), (alone, both)
+    assert extra == ["/crm/v8/coql"] * -(-classes // 2000), (alone, both)
     assert get_courses == 1

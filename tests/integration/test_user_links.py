@@ -157,7 +157,7 @@ def test_an_academic_email_changed_to_another_users_relinks_and_a_deleted_user_b
         blocked.get(f"student_user.{second['id']}", ""), blocked
 
 
-def test_planning_student_links_costs_one_zoho_page_per_200_students(workspace: Workspace) -> None:
+def test_planning_student_links_costs_one_zoho_query_per_2000_students(workspace: Workspace) -> None:
     assert workspace.run("plan").exit_code == 0  # the sandbox is made; its first calls are not counted
 
     def zoho_paths(*kinds: str) -> list[str]:
@@ -173,4 +173,4 @@ def test_planning_student_links_costs_one_zoho_page_per_200_students(workspace: 
     extra = list(both)
     for path in alone:
         extra.remove(path)
-    assert extra == ["/crm/v8/BTEC_Students"] * -(-len(_students(workspace)) // 200), (alone, both)
+    assert extra == ["/crm/v8/coql"] * -(-len(_students(workspace)) // 2000), (alone, both)

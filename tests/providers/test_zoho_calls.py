@@ -31,7 +31,7 @@ BULK_READ_ONE_POLL_CALLS, BULK_READ_ONE_POLL_CREDITS = 3, 50 + 1 + 1
 
 def measure(transport: httpx.AsyncBaseTransport, base: str, accounts: str, creds: tuple[str, str, str]) -> tuple[int, int, int]:
     client = ZohoClient(base, accounts, *creds, RetryPolicy(), transport=transport, sleep=no_sleep)
-    records = asyncio.run(ZohoProvider(client).read(STUDENT))
+    records = asyncio.run(ZohoProvider(client, read_api="list").read(STUDENT))
     return len(records), client.stats.calls, client.stats.http.requests
 
 
@@ -39,7 +39,7 @@ def measured_cost(n: int) -> tuple[int, int]:
     """(calls, credits) the real client spends on one full read of ``n`` students."""
     client = ZohoClient(API_DOMAIN, ACCOUNTS, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, RetryPolicy(),
                         transport=FakeZoho().load("BTEC_Students", students(n)).transport(), sleep=no_sleep)
-    asyncio.run(ZohoProvider(client).read(STUDENT))
+    asyncio.run(ZohoProvider(client, read_api="list").read(STUDENT))
     return client.stats.calls, client.credits_used
 
 
@@ -98,7 +98,7 @@ def test_demo_school_full_refresh_meets_the_lower_bound(tmp_path: Path) -> None:
     counts = box.zoho_app().state.store.modules_with_records()
     client = ZohoClient(box.zoho_base_url, box.zoho_accounts_url, *box.zoho_credentials, RetryPolicy(),
                         transport=box.zoho_transport(), sleep=no_sleep)
-    provider = ZohoProvider(client)
+    provider = ZohoProvider(client, read_api="list")
     kinds = [spec for spec in load_specs().values() if spec.source.system == "zoho"]
 
     async def read_all() -> dict[str, int]:

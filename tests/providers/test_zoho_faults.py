@@ -34,7 +34,7 @@ def refresh(transport: httpx.AsyncBaseTransport, credentials: tuple[str, str, st
             base: str = API_DOMAIN) -> tuple[set[str], ZohoClient]:
     client = ZohoClient(base, base if base != API_DOMAIN else ACCOUNTS, *credentials, RetryPolicy(max_retries=5),
                         transport=transport, sleep=sleeps)
-    records = asyncio.run(ZohoProvider(client).read(STUDENT))
+    records = asyncio.run(ZohoProvider(client, read_api="list").read(STUDENT))
     return set(records), client
 
 

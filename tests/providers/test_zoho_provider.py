@@ -48,7 +48,7 @@ class Now:
 def provider(fake: FakeZoho, **kw: Any) -> ZohoProvider:
     client = ZohoClient(API_DOMAIN, ACCOUNTS, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, RetryPolicy(),
                         transport=fake.transport(), sleep=no_sleep)
-    return ZohoProvider(client, **kw)
+    return ZohoProvider(client, **{"read_api": "list", **kw})  # the fake serves the list API only
 
 
 def run(coro: Any) -> Any:

@@ -3,7 +3,8 @@
 Every request passes the same gate, in Zoho's order: injected faults (latency, 429
 bursts with ``Retry-After``, 5xx), then OAuth (``Authorization: Zoho-oauthtoken …``),
 then the operation; every request is logged with its status and API credits so tests
-and the run report can count calls (1 a call; an insert, update or upsert 1 per 10 records). Errors use Zoho's envelope
+and the run report can count calls (1 a call; an insert, update or upsert 1 per 10 records;
+a COQL query by its LIMIT, see ``coql.py``). Errors use Zoho's envelope
 ``{"code", "details", "message", "status": "error"}``; write calls answer one ``data[]``
 entry per record. Response shapes are held to Zoho's OpenAPI files by the tests
 (``oas.py``).
@@ -34,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
+from .coql import CoqlEndpoint
 from .faults import Faults
 from .fields_api import FIELD_TYPES, field_metadata, known_module
 from .metadata import ModuleMeta, load_metadata
@@ -641,6 +643,7 @@ def create_app(db_path: Path, *, faults: Faults | None = None) -> Starlette:
         Route("/crm/v8/actions/watch", api(server.watch_disable), methods=["PATCH"]),
         Route("/crm/v8/actions/watch", api(server.watch_delete), methods=["DELETE"]),
         Route("/crm/v8/settings/fields", api(server.fields), methods=["GET"]),
+        Route("/crm/v8/coql", api(CoqlEndpoint(server)), methods=["POST"]),
         Route("/crm/v8/{module}/deleted", api(server.deleted_records), methods=["GET"]),
         Route("/crm/v8/{module}/upsert", api(server.upsert_records), methods=["POST"]),
         Route("/crm/v8/{module}/{record_id}", api(server.get_record), methods=["GET"]),

@@ -322,7 +322,8 @@ class ZohoStore:
     # -------------------------------------------------------------- API log
 
     def log(self, method: str, path: str, status: int, credits: int) -> None:
-        is_write = int(method != "GET" and path.startswith("/crm/"))
+        # a COQL query is POSTed but reads
+        is_write = int(method != "GET" and path.startswith("/crm/") and path != "/crm/v8/coql")
         self.conn.execute("INSERT INTO api_log (time, method, path, status, credits, is_write) VALUES (?, ?, ?, ?, ?, ?)",
                           (time.time(), method, path, status, credits, is_write))
 
