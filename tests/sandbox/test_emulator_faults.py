@@ -17,7 +17,7 @@ import pytest
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.moodle.db import SANDBOX_TOKEN
-from reconciler.sandbox.moodle.faults import MoodleFaults, load_faults
+from reconciler.sandbox.moodle.faults import MoodleFaults, injected, load_faults
 from reconciler.sandbox.transport import SandboxTransport
 from reconciler.sandbox.zoho import Faults
 
@@ -79,6 +79,7 @@ def test_a_zoho_write_whose_answer_is_lost_is_committed_all_the_same(box: Sandbo
         send(box.zoho_transport(), "PUT", STUDENTS, headers=headers,
              json={"data": [{"id": record["id"], "City": "Zarqa-lost"}]})
     assert box.zoho_store().get("BTEC_Students", record["id"])["City"] == "Zarqa-lost"
+    assert box.zoho_store().injected() == {"lost_response": 1}, "each injected fault is counted by kind"
 
 
 def test_reads_never_lose_their_answer(box: Sandbox) -> None:
@@ -162,6 +163,7 @@ def test_one_record_throwing_inside_a_moodle_batch_rolls_the_whole_call_back(box
     answer = moodle_call(box, WRITE, **RETRY).json()
     assert (answer["exception"], answer["errorcode"]) == ("dml_write_exception", "dmlwriteexception"), answer
     assert "record 0 of local_mzi_retry_events" in answer["debuginfo"]
+    assert injected(sqlite3.connect(box.moodle_db)) == {"record_error": 1}, "each injected fault is counted by kind"
     assert moodle_rows(box, "SELECT ok FROM mdl_mzi_api_log WHERE wsfunction = 'local_mzi_retry_events'") == [(0,)]
 
 

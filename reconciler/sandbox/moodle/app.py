@@ -31,7 +31,7 @@ from ...schema.xmldb import Schema
 from .db import open_db, schema_for, seed_core
 from .external import InvalidParameter, InvalidToken, NoPermissions, UnknownFunction, WsException, clean_return, validate
 from ..transport import ResponseLost
-from .faults import MoodleFaults, load_faults, next_request, save_faults, write_delay_seconds
+from .faults import MoodleFaults, count_injected, load_faults, next_request, save_faults, write_delay_seconds
 from .functions import build_registry
 from .phpform import PhpArray, count_leaves, decode_php_form
 from .registry import CallContext, WsFunction
@@ -130,6 +130,10 @@ class MoodleServer:
         with self._lock:
             return next_request(self.conn)
 
+    def count_injected(self, kind: str) -> None:
+        with self._lock:
+            count_injected(self.conn, kind)
+
     def _log(self, started: float, fname: str, fn: WsFunction | None, args: dict[str, Any], result: Any, ok: bool) -> None:
         records = fn.record_count(args, result) if fn is not None and ok else 0
         is_write = int(bool(fn and fn.is_write))
@@ -162,11 +166,16 @@ async def _under_faults(server: MoodleServer, faults: MoodleFaults, fn: WsFuncti
     if faults.latency_ms > 0:
         await asyncio.sleep(faults.latency_ms / 1000)
     if faults.hangs(sequence):
+        server.count_injected("timeout")
         await asyncio.sleep(faults.hang_seconds)  # the client gives up first (sandbox/transport.py)
     if faults.server_error(sequence):
+        server.count_injected("server_error")
         return Response("503 Service Unavailable", status_code=503, media_type="text/plain")
     answer = call(lambda records: faults.failing_record(sequence, records))
+    if isinstance(answer, dict) and answer.get("errorcode") == DmlWriteException.errorcode:
+        server.count_injected("record_error")
     if fn is not None and fn.is_write and faults.loses_response(sequence):
+        server.count_injected("lost_response")
         raise ResponseLost(f"{fn.name} committed; its answer is lost")
     return JSONResponse(answer)
 

@@ -134,3 +134,19 @@ def next_request(conn: sqlite3.Connection) -> int:
     if conn.in_transaction:
         conn.commit()
     return int(row[0])
+
+
+def count_injected(conn: sqlite3.Connection, kind: str) -> None:
+    """Count one injected fault of ``kind`` (never reset: readers take differences)."""
+    conn.execute("INSERT INTO mdl_config_plugins (plugin, name, value) VALUES (?, ?, '1') "
+                 "ON CONFLICT (plugin, name) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                 (PLUGIN, f"injected:{kind}"))
+    if conn.in_transaction:
+        conn.commit()
+
+
+def injected(conn: sqlite3.Connection) -> dict[str, int]:
+    """Faults injected so far, by kind: what a test reports."""
+    rows = conn.execute("SELECT name, value FROM mdl_config_plugins WHERE plugin = ? AND name LIKE 'injected:%'",
+                        (PLUGIN,)).fetchall()
+    return {str(name).removeprefix("injected:"): int(value) for name, value in rows}

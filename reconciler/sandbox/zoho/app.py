@@ -168,13 +168,18 @@ class ZohoServer:
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.hangs(sequence):
+            self.store.count_injected("timeout")
             await asyncio.sleep(faults.hang_seconds)  # the client gives up first (transport.py)
         if faults.expires_tokens_at(sequence):
+            self.store.count_injected("token_expiry")
             self.store.expire_tokens()
         self._rate_limit_or_fail(faults, sequence)
         if request.method == "GET" and faults.shifts_page(sequence):
             self._shift_page(request)
-        return request.method in WRITE_METHODS and faults.loses_response(sequence)
+        lose = request.method in WRITE_METHODS and faults.loses_response(sequence)
+        if lose:
+            self.store.count_injected("lost_response")
+        return lose
 
     def _shift_page(self, request: Request) -> None:
         """Delete the first record of a listing read past its first page, as a user might
@@ -185,14 +190,17 @@ class ZohoServer:
             return
         first = self.store.query(module.api_name, ids=None, since=None, sort_by="id", descending=False, offset=0, limit=1)
         if first:
+            self.store.count_injected("page_shift")
             with self.store.transaction():
                 RecordWriter(self.store, self.modules, self.store.faults()).delete(module, [first[0]["id"]])
 
     def _rate_limit_or_fail(self, faults: Faults, sequence: int) -> None:
         if faults.rate_limited(sequence):
+            self.store.count_injected("rate_limit")
             raise ZohoHttpError(429, "TOO_MANY_REQUESTS", "too many requests", {"retry_after": faults.retry_after},
                                 headers={"Retry-After": str(faults.retry_after)})
         if faults.server_error(sequence):
+            self.store.count_injected("server_error")
             raise ZohoHttpError(500, "INTERNAL_ERROR", "Internal server error occurred.")
 
     def _authenticate(self, request: Request) -> None:

@@ -115,6 +115,14 @@ class ZohoStore:
             (f"counter:{name}", str(start))).fetchone()
         return int(row[0])
 
+    def injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind (``count_injected``): what a test reports."""
+        rows = self.conn.execute("SELECT name, value FROM settings WHERE name LIKE 'counter:injected:%'").fetchall()
+        return {str(name).removeprefix("counter:injected:"): int(value) for name, value in rows}
+
+    def count_injected(self, kind: str) -> None:
+        self.next_counter(f"injected:{kind}")
+
     def new_id(self) -> str:
         """A fresh record id, above every id the demo school used."""
         return format_id(self.next_counter("id", start=900_000_001))
