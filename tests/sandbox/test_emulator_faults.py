@@ -100,14 +100,17 @@ def test_a_record_deleted_between_two_page_reads_shifts_the_next_page_by_one(box
     assert box.zoho_store().is_deleted("BTEC_Students", ids[0])
 
 
-def test_tokens_expire_mid_run_every_nth_request_and_a_refresh_cures_it(box: Sandbox) -> None:
+def test_tokens_expire_mid_run_and_a_refreshed_one_outlives_the_next_expiry_point(box: Sandbox) -> None:
     box.set_zoho_faults(Faults(expire_every=3))
-    headers = zoho_token(box)  # request 1 (the token endpoint is not counted)
-    statuses = [send(box.zoho_transport(), "GET", STUDENTS, params={"fields": "Name"}, headers=headers).status_code
-                for _ in range(3)]
-    assert statuses == [200, 200, 401], statuses
+
+    def statuses(headers: dict[str, str], count: int) -> list[int]:
+        return [send(box.zoho_transport(), "GET", STUDENTS, params={"fields": "Name"}, headers=headers).status_code
+                for _ in range(count)]
+    old = zoho_token(box)  # the token endpoint is not counted
+    assert statuses(old, 3) == [200, 200, 401], "request 3 is the first expiry point: every token goes"
     fresh = zoho_token(box)
-    assert send(box.zoho_transport(), "GET", STUDENTS, params={"fields": "Name"}, headers=fresh).status_code == 200
+    assert statuses(fresh, 3) == [200, 200, 200], "point 2 (request 6) spares a token issued after point 1"
+    assert statuses(fresh, 3) == [200, 200, 401], "point 3 expires it, as it was issued before point 2"
 
 
 def test_zoho_fault_decisions_are_a_function_of_the_seed() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,8 +172,7 @@ class ZohoServer:
             self.store.count_injected("timeout")
             await asyncio.sleep(faults.hang_seconds)  # the client gives up first (transport.py)
         if faults.expires_tokens_at(sequence):
-            self.store.count_injected("token_expiry")
-            self.store.expire_tokens()
+            self._expire_tokens()
         self._rate_limit_or_fail(faults, sequence)
         if request.method == "GET" and faults.shifts_page(sequence):
             self._shift_page(request)
@@ -180,6 +180,14 @@ class ZohoServer:
         if lose:
             self.store.count_injected("lost_response")
         return lose
+
+    def _expire_tokens(self) -> None:
+        """Expire the tokens issued before the previous expiry (all, the first time): as
+        with Zoho's hour-long tokens, one just refreshed outlives the next expiry point."""
+        previous = self.store.setting("faults.last_expiry")
+        self.store.set_setting("faults.last_expiry", repr(time.time()))
+        self.store.count_injected("token_expiry")
+        self.store.expire_tokens(None if previous is None else float(previous))
 
     def _shift_page(self, request: Request) -> None:
         """Delete the first record of a listing read past its first page, as a user might

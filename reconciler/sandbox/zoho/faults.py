@@ -35,8 +35,10 @@ class Faults:
     - ``page_shift_rate``: fraction of list calls past the first page before which the
       first record of the listing is deleted, so every later record shifts up one place
       — a record deleted by someone else while the client pages.
-    - ``expire_every``: every ``expire_every``-th request, every access token issued so
-      far expires (mid-run expiry; ``expire_tokens`` expires them once, when set).
+    - ``expire_every``: every ``expire_every``-th request, the access tokens issued before
+      the previous such point expire (all of them the first time): mid-run expiry that, like
+      Zoho's hour-long tokens, spares a token just refreshed (``expire_tokens`` expires
+      every token once, when set).
     - ``seed``: the seed of the rate decisions.
     """
 

@@ -164,9 +164,12 @@ class ZohoStore:
         row = self.conn.execute("SELECT expires_at FROM tokens WHERE token = ?", (token,)).fetchone()
         return bool(row) and float(row[0]) > time.time()
 
-    def expire_tokens(self) -> None:
-        """Every access token issued so far stops working (forced expiry)."""
-        self.conn.execute("UPDATE tokens SET expires_at = 0")
+    def expire_tokens(self, issued_before: float | None = None) -> None:
+        """Every access token issued so far (or before ``issued_before``) stops working."""
+        if issued_before is None:
+            self.conn.execute("UPDATE tokens SET expires_at = 0")
+        else:
+            self.conn.execute("UPDATE tokens SET expires_at = 0 WHERE issued_at < ?", (issued_before,))
 
     # -------------------------------------------------------------- records
 
