@@ -326,12 +326,12 @@ class School:
 
 def lost(reference: dict[str, set[str]], now: dict[str, set[str]], live: set[tuple[str, str]],
          reference_zoho: dict[str, Counter[str]], now_zoho: dict[str, Counter[str]],
-         deleted_names: set[str]) -> dict[str, list[str]]:
+         may_be_gone: dict[str, set[str]]) -> dict[str, list[str]]:
     """Records the reference had on the far side that are now missing there, by where.
 
     A Zoho record mirrored in the reference and still in Zoho must still be mirrored; a
-    Moodle-born grade in Zoho must still be there (deleting one in Zoho makes mzi create it
-    again from Moodle); a Moodle-born request too, unless the test deleted it in Zoho.
+    grade or request with a Moodle key in Zoho must still be there unless it was deleted in
+    Zoho and mzi rightly leaves it so (``may_be_gone``: see :func:`rightly_gone`).
     """
     missing: dict[str, list[str]] = {}
     for module, ids in reference.items():
@@ -339,8 +339,7 @@ def lost(reference: dict[str, set[str]], now: dict[str, set[str]], live: set[tup
         if gone:
             missing[f"moodle mirror of {module}"] = gone
     for label, keys in reference_zoho.items():
-        allowed = deleted_names if label.startswith("BTEC_Student_Requests") else set()
-        gone = sorted(k for k in keys if k not in now_zoho[label] and k not in allowed)
+        gone = sorted(k for k in keys if k not in now_zoho[label] and k not in may_be_gone.get(label, set()))
         if gone:
             missing[label] = gone
     return missing
@@ -351,9 +350,18 @@ def checked(reference: dict[str, set[str]], reference_zoho: dict[str, Counter[st
     return sum(len(ids) for ids in reference.values()) + sum(len(keys) for keys in reference_zoho.values())
 
 
-def deleted_request_names(school: School) -> set[str]:
-    """Names of requests deleted from Zoho, by the test or by a page-shift fault: a
-    Moodle-born request deleted in Zoho is, by design, never sent again."""
+def rightly_gone(school: School) -> dict[str, set[str]]:
+    """Moodle-keyed Zoho records deleted in Zoho (by the test or a page-shift fault) that
+    mzi rightly does not create again: every request (a Moodle-born request deleted in
+    Zoho is never sent again, by design), and grades whose Moodle grade does not exist
+    (the demo's Zoho holds grades keyed to Moodle grades from before the emulated site)."""
     with school.zoho() as conn:
-        rows = conn.execute("SELECT display_name FROM deleted WHERE module = 'BTEC_Student_Requests'").fetchall()
-    return {str(name) for (name,) in rows}
+        rows = conn.execute("SELECT module, display_name, json_extract(data, '$.Moodle_Grade_Composite_Key') "
+                            "FROM deleted WHERE module IN ('BTEC_Student_Requests', 'BTEC_Grades')").fetchall()
+    with school.moodle() as conn:
+        sources = {f"{user}_{assign}" for user, assign in conn.execute("SELECT userid, assignment FROM mdl_assign_grades")}
+    return {
+        "BTEC_Student_Requests.Name": {str(name) for module, name, _ in rows if module == "BTEC_Student_Requests"},
+        "BTEC_Grades.Moodle_Grade_Composite_Key": {str(key) for module, _, key in rows
+                                                   if module == "BTEC_Grades" and key and key not in sources},
+    }

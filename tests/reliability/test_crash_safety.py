@@ -32,7 +32,7 @@ from reconciler.signatures import sign
 from reconciler.specs import load_specs
 from reconciler.state import StateStore
 
-from fault_school import Edits, School, checked, deleted_request_names, lost
+from fault_school import School, checked, lost, rightly_gone
 from reliability_figures import CRASH_POINTS, SEED, add
 
 #: each write call waits this long in the emulator: an apply lasts a few seconds
@@ -98,7 +98,7 @@ def _converges(school: School, reference: dict[str, set[str]], reference_zoho: d
     assert plan.exit_code == 0, f"not converged after the kill:\n{plan.output[-3000:]}"
     duplicated = school.duplicates()
     missing = lost(reference, school.mirrored(), school.zoho_live(), reference_zoho, school.zoho_keys(),
-                   deleted_request_names(school))
+                   rightly_gone(school))
     assert not duplicated, f"held more than once after the kill: {duplicated}"
     assert not missing, f"lost after the kill: {missing}"
     return {"records_checked": checked(reference, reference_zoho), "lost": 0, "duplicated": 0}

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from reconciler.sandbox.moodle.faults import NO_FAULTS, MoodleFaults
 from reconciler.sandbox.zoho import Faults
 
-from fault_school import Edits, School, checked, deleted_request_names, lost
+from fault_school import Edits, School, checked, lost, rightly_gone
 from reliability_figures import RUNS, SEED, add
 
 #: client limits under faults: short, so a hang costs half a second, and few retries, so
@@ -156,7 +156,7 @@ def test_after_any_faults_the_next_apply_converges_and_no_record_is_lost_or_dupl
 
     duplicated = school.duplicates()
     missing = lost(reference, school.mirrored(), school.zoho_live(), reference_zoho, school.zoho_keys(),
-                   deleted_request_names(school))
+                   rightly_gone(school))
     add("fault_matrix", runs=1, faulty_apply_failed=int(faulty.exit_code != 0), faults_injected=dict(injected),
         edits=dict(made.counts), records_checked=checked(reference, reference_zoho),
         rows_counted=sum(school.counts().values()), lost=sum(len(v) for v in missing.values()),
