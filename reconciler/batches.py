@@ -125,3 +125,18 @@ async def settle(calls: Sequence[Awaitable[T]]) -> list[T]:
     if first is not None:
         raise first
     return [answers[index] for index in range(len(calls))]
+
+
+async def gather_reads(*calls: Awaitable[T]) -> list[T]:
+    """``asyncio.gather`` for reads: when one fails, the others are cancelled and awaited
+    before the error goes up — no read outlives the command that started it (one would
+    otherwise go on paging, then write its watermark to a state store already closed).
+    Unlike write batches, a read in flight changes nothing, so cancelling it is safe."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

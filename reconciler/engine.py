@@ -12,11 +12,10 @@ Records, and hands the target provider the Changes.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .batches import Gate, ResultSink, not_attempted
+from .batches import Gate, ResultSink, gather_reads, not_attempted
 from .diff import Known, blocked_reason, compared_fingerprint, dependency_value, diff_kind, is_retired
 from .errors import MziError, PlanError, StalePlan, TerminalError, TransientError
 from .follow_up import follow_up_kinds, follow_up_targets
@@ -82,7 +81,7 @@ class Engine:
         if parents:
             return await self._read_rows_of(spec, keys or set(), parents)
         self.progress.reading(spec.kind)
-        desired, actual = await asyncio.gather(self._read_desired(spec, keys), self._read_actual(spec, keys))
+        desired, actual = await gather_reads(self._read_desired(spec, keys), self._read_actual(spec, keys))
         return Snapshot(desired, actual)
 
     async def _read_desired(self, spec: Spec, keys: Collection[str] | None) -> dict[str, Record]:
@@ -139,13 +138,13 @@ class Engine:
         those parents on both sides, plus any rows named by their own key. The source reads
         the parents by id; the target's table is read in full and filtered, as for
         ``--changed-only`` (it cannot be asked for a parent's rows by key)."""
-        desired, everything = await asyncio.gather(self._read_desired(spec, keys), self._target(spec).read(spec))
+        desired, everything = await gather_reads(self._read_desired(spec, keys), self._target(spec).read(spec))
         actual = {k: r for k, r in everything.items() if k in keys or spec.parent_of(k) in parents}
         return Snapshot(desired, actual)
 
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
         kinds = sorted(scope)
-        snapshots = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
+        snapshots = await gather_reads(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
         return dict(zip(kinds, snapshots))
 
     def _dependency_keys(self, kind: str, snap: Snapshot) -> dict[str, set[str]]:
@@ -295,7 +294,7 @@ class Engine:
         scope = self._scope(targets, kinds, whole)
         if changed_only and not targets:
             kinds_in_scope = sorted(scope)
-            pairs = await asyncio.gather(*(self._read_changes(self.specs[k]) for k in kinds_in_scope))
+            pairs = await gather_reads(*(self._read_changes(self.specs[k]) for k in kinds_in_scope))
             scope = {k: keys for k, (keys, _) in zip(kinds_in_scope, pairs)}
             snapshots = {k: snap for k, (_, snap) in zip(kinds_in_scope, pairs)}
         else:
@@ -365,7 +364,7 @@ class Engine:
         for change in plan.applicable():
             scope.setdefault(change.address.kind, set()).add(change.address.key)
         kinds = sorted(scope)
-        reads = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
+        reads = await gather_reads(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
         current = dict(zip(kinds, reads))
         moved: dict[str, list[str]] = {"Zoho": [], "Moodle": []}
         for change in plan.applicable():

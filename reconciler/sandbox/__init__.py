@@ -28,6 +28,7 @@ from ..errors import MziError
 from ..model import Address
 from ..specs import load_specs
 from .demo import MOODLE_DB, ZOHO_DB, generate, install
+from .transport import SandboxTransport
 from .zoho.app import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REFRESH_TOKEN, create_app as create_zoho_app
 from .zoho.faults import Faults
 from .zoho.metadata import ModuleMeta, load_metadata
@@ -36,6 +37,8 @@ from .zoho.writes import RecordWriter
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+    from .moodle.faults import MoodleFaults
 
     from ..config import Config
 
@@ -168,10 +171,10 @@ class Sandbox:
         return self._moodle_app
 
     def zoho_transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=self.zoho_app())
+        return SandboxTransport(self.zoho_app())
 
     def moodle_transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=self.moodle_app())
+        return SandboxTransport(self.moodle_app())
 
     def zoho_store(self) -> ZohoStore:
         """The Zoho store behind the app (faults, API log, notifications)."""
@@ -180,6 +183,10 @@ class Sandbox:
     def set_zoho_faults(self, faults: Faults) -> None:
         """Faults for every later Zoho request, in this process and in any other."""
         self.zoho_store().set_faults(faults)
+
+    def set_moodle_faults(self, faults: "MoodleFaults") -> None:
+        """Faults for every later Moodle call, in this process and in any other."""
+        self.moodle_app().state.moodle.set_faults(faults)
 
     # -------------------------------------------------------------- administrator actions
 

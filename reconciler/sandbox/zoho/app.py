@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
+from ..transport import ResponseLost
 from .coql import CoqlEndpoint
 from .faults import Faults
 from .fields_api import FIELD_TYPES, field_metadata, known_module
@@ -144,10 +146,10 @@ class ZohoServer:
     async def gate(self, request: Request, handler: Callable[[Request], Awaitable[Response]], *,
                    api: bool = True) -> Response:
         """Faults, auth, the handler, the log — for every request."""
-        status, credits = 500, 0
+        status, credits, lose = 500, 0, False
         try:
             if api:
-                await self._inflict_faults()
+                lose = await self._inflict_faults(request)
                 self._authenticate(request)
             response = await handler(request)
             status, credits = response.status_code, (getattr(request.state, "credits", 1) if api else 0)
@@ -157,17 +159,58 @@ class ZohoServer:
             # a refused token, a 429 or a server fault costs nothing; a bad request costs like any call
             credits = 1 if api and error.status < 500 and error.status not in (401, 429) else 0
         self.store.log(request.method, request.url.path, status, credits)
+        if lose:
+            raise ResponseLost(f"{request.method} {request.url.path} answered {status}; the answer is lost")
         return response
 
-    async def _inflict_faults(self) -> None:
+    async def _inflict_faults(self, request: Request) -> bool:
+        """Latency, hangs, token expiry, 429s, 5xx and page shifts before the request is
+        handled; whether its answer is to be lost after the handler committed."""
         faults = self.store.faults()
         sequence = self.store.next_counter("requests")
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.hangs(sequence):
+            self.store.count_injected("timeout")
+            await asyncio.sleep(faults.hang_seconds)  # the client gives up first (transport.py)
+        if faults.expires_tokens_at(sequence):
+            self._expire_tokens()
+        self._rate_limit_or_fail(faults, sequence)
+        if request.method == "GET" and faults.shifts_page(sequence):
+            self._shift_page(request)
+        lose = request.method in WRITE_METHODS and faults.loses_response(sequence)
+        if lose:
+            self.store.count_injected("lost_response")
+        return lose
+
+    def _expire_tokens(self) -> None:
+        """Expire the tokens issued before the previous expiry (all, the first time): as
+        with Zoho's hour-long tokens, one just refreshed outlives the next expiry point."""
+        previous = self.store.setting("faults.last_expiry")
+        self.store.set_setting("faults.last_expiry", repr(time.time()))
+        self.store.count_injected("token_expiry")
+        self.store.expire_tokens(None if previous is None else float(previous))
+
+    def _shift_page(self, request: Request) -> None:
+        """Delete the first record of a listing read past its first page, as a user might
+        between two of the client's page reads: the next page starts one record later."""
+        module = self.modules.get(request.path_params.get("module", ""))
+        paged = request.query_params.get("page_token") or request.query_params.get("page", "1") not in ("", "1")
+        if module is None or not paged or "record_id" in request.path_params:
+            return
+        first = self.store.query(module.api_name, ids=None, since=None, sort_by="id", descending=False, offset=0, limit=1)
+        if first:
+            self.store.count_injected("page_shift")
+            with self.store.transaction():
+                RecordWriter(self.store, self.modules, self.store.faults()).delete(module, [first[0]["id"]])
+
+    def _rate_limit_or_fail(self, faults: Faults, sequence: int) -> None:
         if faults.rate_limited(sequence):
+            self.store.count_injected("rate_limit")
             raise ZohoHttpError(429, "TOO_MANY_REQUESTS", "too many requests", {"retry_after": faults.retry_after},
                                 headers={"Retry-After": str(faults.retry_after)})
         if faults.server_error(sequence):
+            self.store.count_injected("server_error")
             raise ZohoHttpError(500, "INTERNAL_ERROR", "Internal server error occurred.")
 
     def _authenticate(self, request: Request) -> None:

@@ -28,7 +28,18 @@ class Faults:
     - ``expire_tokens``: every access token issued so far is treated as expired
       (``401 INVALID_TOKEN``) — set it, and the client must refresh.
     - ``invalid_ids``: record ids whose writes fail with a per-record ``INVALID_DATA``.
-    - ``seed``: the seed of the error-rate decisions.
+    - ``timeout_rate``: fraction of requests that hang ``hang_seconds`` before they are
+      handled — past the client's time limit, so it gives up (``transport.py``).
+    - ``lost_response_rate``: fraction of writes committed whose answer is lost (the
+      connection drops after the commit): the client cannot know the write landed.
+    - ``page_shift_rate``: fraction of list calls past the first page before which the
+      first record of the listing is deleted, so every later record shifts up one place
+      — a record deleted by someone else while the client pages.
+    - ``expire_every``: every ``expire_every``-th request, the access tokens issued before
+      the previous such point expire (all of them the first time): mid-run expiry that, like
+      Zoho's hour-long tokens, spares a token just refreshed (``expire_tokens`` expires
+      every token once, when set).
+    - ``seed``: the seed of the rate decisions.
     """
 
     latency_ms: float = 0.0
@@ -39,11 +50,19 @@ class Faults:
     token_lifetime: int = 3600
     expire_tokens: bool = False
     invalid_ids: tuple[str, ...] = field(default_factory=tuple)
+    timeout_rate: float = 0.0
+    hang_seconds: float = 120.0
+    lost_response_rate: float = 0.0
+    page_shift_rate: float = 0.0
+    expire_every: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise ValueError(f"error_rate must be within 0..1, not {self.error_rate}")
+        for name in ("error_rate", "timeout_rate", "lost_response_rate", "page_shift_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, not {getattr(self, name)}")
+        if self.hang_seconds < 0 or self.expire_every < 0:
+            raise ValueError("hang_seconds and expire_every must not be negative")
         if self.burst_length < 0 or self.burst_every < 0 or (self.burst_every and self.burst_length > self.burst_every):
             raise ValueError("burst_length must be between 0 and burst_every")
         object.__setattr__(self, "invalid_ids", tuple(str(i) for i in self.invalid_ids))
@@ -59,6 +78,26 @@ class Faults:
         if self.error_rate <= 0:
             return False
         return random.Random(f"{self.seed}:{sequence}").random() < self.error_rate
+
+    def _draw(self, rate: float, sequence: int, what: str) -> bool:
+        """One seeded decision per (request, kind of fault): independent of the others."""
+        return rate > 0 and random.Random(f"{self.seed}:{sequence}:{what}").random() < rate
+
+    def hangs(self, sequence: int) -> bool:
+        """Whether request ``sequence`` hangs ``hang_seconds`` before it is handled."""
+        return self._draw(self.timeout_rate, sequence, "timeout")
+
+    def loses_response(self, sequence: int) -> bool:
+        """Whether write ``sequence`` is committed but its answer lost."""
+        return self._draw(self.lost_response_rate, sequence, "lost")
+
+    def shifts_page(self, sequence: int) -> bool:
+        """Whether a record vanishes before list call ``sequence`` (past page one) is read."""
+        return self._draw(self.page_shift_rate, sequence, "shift")
+
+    def expires_tokens_at(self, sequence: int) -> bool:
+        """Whether every token issued so far expires just before request ``sequence``."""
+        return bool(self.expire_every) and sequence % self.expire_every == 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -115,6 +115,14 @@ class ZohoStore:
             (f"counter:{name}", str(start))).fetchone()
         return int(row[0])
 
+    def injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind (``count_injected``): what a test reports."""
+        rows = self.conn.execute("SELECT name, value FROM settings WHERE name LIKE 'counter:injected:%'").fetchall()
+        return {str(name).removeprefix("counter:injected:"): int(value) for name, value in rows}
+
+    def count_injected(self, kind: str) -> None:
+        self.next_counter(f"injected:{kind}")
+
     def new_id(self) -> str:
         """A fresh record id, above every id the demo school used."""
         return format_id(self.next_counter("id", start=900_000_001))
@@ -156,9 +164,12 @@ class ZohoStore:
         row = self.conn.execute("SELECT expires_at FROM tokens WHERE token = ?", (token,)).fetchone()
         return bool(row) and float(row[0]) > time.time()
 
-    def expire_tokens(self) -> None:
-        """Every access token issued so far stops working (forced expiry)."""
-        self.conn.execute("UPDATE tokens SET expires_at = 0")
+    def expire_tokens(self, issued_before: float | None = None) -> None:
+        """Every access token issued so far (or before ``issued_before``) stops working."""
+        if issued_before is None:
+            self.conn.execute("UPDATE tokens SET expires_at = 0")
+        else:
+            self.conn.execute("UPDATE tokens SET expires_at = 0 WHERE issued_at < ?", (issued_before,))
 
     # -------------------------------------------------------------- records
 
