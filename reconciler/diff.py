@@ -122,6 +122,9 @@ def _create(spec: Spec, desired: Record, known: Known, retired: Mapping[str, set
         # Zoho assigns record ids: a kind keyed by one (a user link) writes into the records Zoho
         # has. One Zoho deleted is no change here: the forward kind plans its mirror row's delete.
         return None
+    if desired.acknowledged:
+        # the target had it (the row holds its id) and has it no more: deleted there, on purpose
+        return None
     missing = missing_dependencies(spec, desired, known)
     if missing:
         return Change(Action.BLOCKED, desired.address, desired.label,

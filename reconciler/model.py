@@ -75,6 +75,9 @@ class Record:
     #: a student whose academic email matches no Moodle user. Planned as blocked with this
     #: reason; unlike ``error`` it does not fail the run — it waits for the world to change.
     blocked: str = ""
+    #: the target once held this record and no longer does only because it was deleted there
+    #: (a request sent from Moodle and deleted in Zoho): never created again (``acknowledged_by``)
+    acknowledged: bool = False
 
     @property
     def fingerprint(self) -> str:

@@ -74,6 +74,10 @@ class Endpoint(_Strict):
         None, description="a Moodle source table: only rows whose column holds one of these values are records")
     skip: dict[str, list[str]] | None = Field(
         None, description="a Moodle source table: rows whose column holds one of these values are not records")
+    acknowledged_by: str | None = Field(
+        None, description="a Moodle source column the target's own id is written back to: a row holding one has "
+                          "been in the target, so when the target no longer has its record it was deleted there "
+                          "and is not created again")
 
     def keeps(self, row: Mapping[str, Any]) -> bool:
         """Whether a row of this endpoint's table is a record of the kind (``only``/``skip``).
@@ -91,7 +95,13 @@ class Endpoint(_Strict):
 
     @property
     def filter_columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys([*(self.only or {}), *(self.skip or {})]))
+        """The columns read besides the fields: the filters' and ``acknowledged_by``."""
+        marks = [self.acknowledged_by] if self.acknowledged_by else []
+        return tuple(dict.fromkeys([*(self.only or {}), *(self.skip or {}), *marks]))
+
+    def acknowledged(self, row: Mapping[str, Any]) -> bool:
+        """Whether the target once held this row's record (``acknowledged_by`` holds its id)."""
+        return self.acknowledged_by is not None and row.get(self.acknowledged_by) not in (None, "", 0, "0")
 
     @model_validator(mode="after")
     def _names_its_store(self) -> "Endpoint":
@@ -100,11 +110,12 @@ class Endpoint(_Strict):
                 raise ValueError("a zoho endpoint needs `module`")
             if self.table or self.resource:
                 raise ValueError("a zoho endpoint names a `module`, not a `table` or `resource`")
-            if self.only or self.skip:
-                raise ValueError("`only`/`skip` filter the rows of a Moodle table; a zoho endpoint reads its module whole")
+            if self.only or self.skip or self.acknowledged_by:
+                raise ValueError("`only`/`skip`/`acknowledged_by` name columns of a Moodle table; a zoho endpoint "
+                                 "reads its module whole")
             return self
-        if (self.only or self.skip) and not self.table:
-            raise ValueError("`only`/`skip` filter the rows of a Moodle table: name the `table`")
+        if (self.only or self.skip or self.acknowledged_by) and not self.table:
+            raise ValueError("`only`/`skip`/`acknowledged_by` name columns of a Moodle table: name the `table`")
         if self.subform is not None:
             raise ValueError("`subform` names a Zoho subform field; only a zoho endpoint has one")
         if self.module:
@@ -383,8 +394,8 @@ class Spec(_Strict):
 
     def _check_filters(self) -> None:
         """``only``/``skip`` choose source rows by columns the table has (install.xml)."""
-        if self.target.only or self.target.skip:
-            raise ValueError("`only`/`skip` choose the source's rows; the target is read whole")
+        if self.target.only or self.target.skip or self.target.acknowledged_by:
+            raise ValueError("`only`/`skip`/`acknowledged_by` describe the source's rows; the target is read whole")
         columns = self.source.filter_columns
         if not columns or self.source.table is None:
             return

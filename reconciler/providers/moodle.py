@@ -16,6 +16,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
@@ -304,6 +305,8 @@ class MoodleProvider:
                 record = record_from_moodle(spec, row)
             except MappingError as exc:  # a bad value fails its record only, never the read
                 record = Record.unreadable(exc.address, str(exc))
+            if spec.source.system == "moodle" and spec.source.acknowledged(row):
+                record = replace(record, acknowledged=True)
             records[record.address.key] = record
         return records
 

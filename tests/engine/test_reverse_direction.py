@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from fakes import MemoryProvider
 from reconciler.diff import diff_kind
@@ -14,7 +15,7 @@ from reconciler.engine import Engine
 from reconciler.errors import SpecError
 from reconciler.follow_up import follow_up_targets
 from reconciler.model import Action, Address, Change, Record, Result
-from reconciler.specs import Spec
+from reconciler.specs import Endpoint, Spec, load_specs
 
 
 def _spec(**over: Any) -> Spec:
@@ -195,3 +196,21 @@ def test_loading_a_spec_with_a_through_field_on_a_moodle_source_is_refused() -> 
     with pytest.raises((ValueError, SpecError), match="through"):
         _spec(fields={"criteria": {"zoho": ["P1_description"], "transform": "btec_criteria", "type": "json",
                                    "through": {"lookup": "Unit", "module": "BTEC"}}})
+
+
+def test_a_source_row_the_target_acknowledged_and_no_longer_has_is_not_created_again() -> None:
+    spec = load_specs()["outbound_request"]
+    fields = {"request_type": "Class Drop", "reason": "x", "status": "Pending"}
+    sent = Record(Address("outbound_request", "MDL-7"), fields, acknowledged=True)
+    unsent = Record(Address("outbound_request", "MDL-8"), fields)
+    changes = diff_kind(spec, {"MDL-7": sent, "MDL-8": unsent}, {}, known={})
+    assert [str(c.address) for c in changes] == ["outbound_request.MDL-8"], changes
+
+
+def test_acknowledged_by_names_a_moodle_column() -> None:
+    with pytest.raises(ValidationError, match="acknowledged_by"):
+        Endpoint(system="zoho", module="BTEC_Student_Requests", acknowledged_by="zoho_request_id")
+    row = {"zoho_request_id": "5847"}
+    endpoint = Endpoint(system="moodle", table="local_mzi_requests", acknowledged_by="zoho_request_id")
+    assert endpoint.acknowledged(row) and not endpoint.acknowledged({"zoho_request_id": None})
+    assert "zoho_request_id" in endpoint.filter_columns

@@ -40,8 +40,8 @@ class OasCheckedTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         path = request.url.path
-        if request.method == "GET" or not path.startswith("/crm/"):
-            return response
+        if request.method == "GET" or not path.startswith("/crm/") or path.endswith("/coql"):
+            return response  # a COQL query is POSTed, but it is a read
         content = await response.aread()
         body = json.loads(request.content) if request.content else None
         query = dict(httpx.QueryParams(request.url.query))

@@ -196,14 +196,11 @@ class School:
             self._grade_edits(conn, rng, edits.grade_edits, made)
         return made
 
-    def _zoho_ids(self, module: str, *, zoho_born: bool = False) -> list[str]:
-        """Record ids of ``module``; with ``zoho_born``, not the requests Moodle created
-        (``MDL-…``): deleting one of those in Zoho makes mzi duplicate its Moodle row — a
-        known bug, pinned by test_known_bugs.py, kept out of the matrix until fixed."""
+    def _zoho_ids(self, module: str) -> list[str]:
+        """Record ids of ``module``, requests Moodle created (``MDL-…``) included."""
         with self.zoho() as conn:
-            rows = conn.execute("SELECT id, json_extract(data, '$.Name') FROM records WHERE module = ? ORDER BY id",
-                                (module,)).fetchall()
-        return [i for i, name in rows if not (zoho_born and str(name or "").startswith("MDL-"))]
+            rows = conn.execute("SELECT id FROM records WHERE module = ? ORDER BY id", (module,)).fetchall()
+        return [i for (i,) in rows]
 
     def _zoho_edits(self, box: Sandbox, rng: random.Random, edits: Edits, made: Made) -> None:
         from reconciler.sandbox import KNOWN_MODULES
@@ -216,7 +213,7 @@ class School:
                 made.counts["zoho_edit"] += 1
         for _ in range(edits.zoho_deletes):
             kind = rng.choice(ZOHO_DELETES)
-            ids = self._zoho_ids(KNOWN_MODULES[kind], zoho_born=kind == "request")
+            ids = self._zoho_ids(KNOWN_MODULES[kind])
             if ids:
                 victim = rng.choice(ids)
                 box.delete(f"{kind}.{victim}")

@@ -1,19 +1,13 @@
-"""Bugs the fault matrix found in mzi and that are not fixed yet, pinned so they stay
-visible: each is ``xfail(strict=True)``, so the fix makes it pass and CI asks for the
-marker to go (and for the matrix to stop steering around it, fault_school.ZOHO_DELETES).
-"""
+"""Bugs the fault matrix found in mzi, each replayed on its own without faults so it
+stays fixed even when the matrix's random draws stop reaching it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from fault_school import School
 
 
-@pytest.mark.xfail(strict=True, reason="a Moodle-born request deleted in Zoho is sent again and its Moodle row "
-                                       "doubled (outbound_request re-creates it; request inserts a second MDL-… row)")
 def test_deleting_a_moodle_born_request_in_zoho_neither_resends_it_nor_doubles_its_moodle_row(tmp_path: Path) -> None:
     school = School.create(tmp_path / "school", students=13, seed=2)
     assert school.run("apply", "--auto-approve").exit_code == 0
@@ -27,3 +21,9 @@ def test_deleting_a_moodle_born_request_in_zoho_neither_resends_it_nor_doubles_i
     assert school.run("apply", "--auto-approve").exit_code == 0
     assert school.duplicates() == {}, f"after deleting {name} in Zoho"
     assert name not in school.zoho_keys()["BTEC_Student_Requests.Name"], f"{name} was sent to Zoho again"
+    with school.moodle() as conn:
+        statuses = [s for (s,) in conn.execute("SELECT status FROM mdl_local_mzi_requests WHERE request_number = ?",
+                                                (name,))]
+    assert statuses == ["Cancelled"], f"Moodle rows of {name}: {statuses} (one, cancelled, expected)"
+    again = school.run("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, f"a plan after the apply still has changes:\n{again.output}"
