@@ -10,13 +10,13 @@ functions and nothing else touches Zoho api names.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from .model import Address, Record, canonical_json
-from .normalize import NormalizeError, to_string
+from .normalize import EMPTY_MARKERS, INT_MAX, INT_MIN, NormalizeError, to_string
 from .specs import PARENT, FieldMapper, FieldSpec, Spec
 
 _CRITERION = re.compile(r"^([PMD])(\d+)_description$", re.IGNORECASE)
@@ -52,7 +52,7 @@ def _lookup_part(value: Any, part: str) -> Any:
     return value if part == "id" else None
 
 
-def _subform_rows(value: Any, keep: list[str] | None) -> list[dict[str, Any]] | None:
+def _subform_rows(value: Any, keep: Collection[str] | None) -> list[dict[str, Any]] | None:
     if value is None or value == "" or value == []:
         return None
     if not isinstance(value, list):
@@ -61,9 +61,9 @@ def _subform_rows(value: Any, keep: list[str] | None) -> list[dict[str, Any]] | 
     for row in value:
         if not isinstance(row, dict):
             continue
-        items = {k: v for k, v in row.items() if (keep is None or k in keep) and not k.startswith("$")}
-        items.pop("id", None)  # Zoho's subform row ids are not part of the value
-        rows.append({k: _lookup_part(v, "name") if isinstance(v, dict) else v for k, v in items.items()})
+        # Zoho's subform row ids are not part of the value; a lookup in a row gives its name
+        rows.append({k: v.get("name") if isinstance(v, dict) else v for k, v in row.items()
+                     if k != "id" and (keep is None or k in keep) and not k.startswith("$")})
     return rows or None
 
 
@@ -149,7 +149,7 @@ def _extractor(field: FieldSpec) -> Callable[[dict[str, Any]], Any]:
     if field.transform in ("in", "not_in"):
         return lambda src: _membership(field, src.get(zoho))
     if field.transform == "subform":
-        keep = field.subform_fields
+        keep = None if field.subform_fields is None else frozenset(field.subform_fields)
         return lambda src: _subform_rows(src.get(zoho), keep)
     if field.type in ("lookup_id", "lookup_name"):
         part = "id" if field.type == "lookup_id" else "name"
@@ -185,13 +185,7 @@ def _compile_zoho(mapper: FieldMapper) -> Callable[[dict[str, Any]], Any]:
             return normalize(extract(src))
         return through
     if len(names) == 1:
-        only = names[0]
-
-        def one(raw: dict[str, Any]) -> Any:
-            if only not in raw:
-                raise _NotReturned(names)
-            return normalize(extract(raw))
-        return one
+        return _compile_one(field, normalize, extract, names[0])
 
     def several(raw: dict[str, Any]) -> Any:
         missing = [name for name in names if name not in raw]
@@ -199,6 +193,80 @@ def _compile_zoho(mapper: FieldMapper) -> Callable[[dict[str, Any]], Any]:
             raise _NotReturned(missing)
         return normalize(extract(raw))
     return several
+
+
+def _compile_one(field: FieldSpec, normalize: Callable[[Any], Any], extract: Callable[[dict[str, Any]], Any],
+                 name: str) -> Callable[[dict[str, Any]], Any]:
+    """A reader of one api name of the record itself: the common field, with the plain value
+    and the subform taken without a further call (same results as ``normalize(extract(raw))``)."""
+    names = [name]
+    if field.transform is None and field.type not in ("lookup_id", "lookup_name"):
+        def plain(raw: dict[str, Any]) -> Any:
+            if name not in raw:
+                raise _NotReturned(names)
+            return normalize(raw[name])
+        return plain
+    if field.transform == "subform":
+        keep = _subform_columns(field.subform_fields)
+
+        def subform(raw: dict[str, Any]) -> Any:
+            if name not in raw:
+                raise _NotReturned(names)
+            rows = _canonical_subform(raw[name], keep)
+            return normalize(extract(raw)) if rows is _SLOW else rows
+        return subform
+
+    def one(raw: dict[str, Any]) -> Any:
+        if name not in raw:
+            raise _NotReturned(names)
+        return normalize(extract(raw))
+    return one
+
+
+#: from :func:`_canonical_subform`: this value takes the general path (it may be refused there)
+_SLOW: Any = object()
+
+
+def _subform_columns(keep: list[str] | None) -> tuple[str, ...] | None:
+    """The subform columns a row keeps, sorted as canonical JSON orders them (ids and ``$``
+    names are never part of the value)."""
+    if keep is None:
+        return None
+    return tuple(sorted({k for k in keep if k != "id" and not k.startswith("$")}))
+
+
+def _canonical_subform(value: Any, keep: tuple[str, ...] | None) -> Any:
+    """``to_json(_subform_rows(value, keep))`` in one pass, for the rows Zoho sends: dicts
+    whose cells are text, numbers without a fraction, booleans, empty or lookups.
+
+    Anything else — not a list, a float, a nested value, no ``keep`` — answers
+    :data:`_SLOW`, and the field is read the general way, which refuses what it refuses
+    with its own message; a subform is thousands of small dicts per read, so the common
+    shape is worth its own loop.
+    """
+    if keep is None or type(value) is not list:
+        return None if value is None or value == "" else _SLOW
+    rows: list[dict[str, Any]] = []
+    for row in value:
+        if type(row) is not dict:
+            return _SLOW
+        out: dict[str, Any] = {}
+        for column in keep:
+            if column not in row:
+                continue
+            cell = row[column]
+            if type(cell) is dict:
+                cell = cell.get("name")
+            kind = type(cell)
+            if kind is str:
+                if cell.strip() not in EMPTY_MARKERS:
+                    out[column] = cell
+            elif kind is int and INT_MIN <= cell <= INT_MAX or kind is bool:
+                out[column] = cell
+            elif cell is not None:
+                return _SLOW
+        rows.append(out)
+    return rows or None
 
 
 @dataclass(frozen=True)
