@@ -48,9 +48,13 @@ class Address:
         return cls(kind, key)
 
 
+#: built once: ``json.dumps`` with options builds a new encoder per call, a third of a fingerprint's cost
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_json(value: Any) -> str:
     """One spelling per value: sorted keys, no spaces, UTF-8 kept readable."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def fingerprint(fields: dict[str, Any]) -> str:
