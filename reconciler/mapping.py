@@ -207,12 +207,12 @@ def _compile_one(field: FieldSpec, normalize: Callable[[Any], Any], extract: Cal
             return normalize(raw[name])
         return plain
     if field.transform == "subform":
-        keep = _subform_columns(field.subform_fields)
+        keep, seen = _subform_columns(field.subform_fields), _RowMemo()
 
         def subform(raw: dict[str, Any]) -> Any:
             if name not in raw:
                 raise _NotReturned(names)
-            rows = _canonical_subform(raw[name], keep)
+            rows = _canonical_subform(raw[name], keep, seen)
             return normalize(extract(raw)) if rows is _SLOW else rows
         return subform
 
@@ -235,14 +235,23 @@ def _subform_columns(keep: list[str] | None) -> tuple[str, ...] | None:
     return tuple(sorted({k for k in keep if k != "id" and not k.startswith("$")}))
 
 
-def _canonical_subform(value: Any, keep: tuple[str, ...] | None) -> Any:
+#: rows remembered per subform field before the memo starts over
+ROW_MEMO_MAX = 4096
+
+
+class _RowMemo(dict[tuple[tuple[Any, ...], tuple[type, ...]], dict[str, Any]]):
+    """Canonical rows of one subform field by their cells *and the cells' types* (so ``1``
+    and ``True``, equal in Python, stay apart): a school's learning-outcome rows repeat."""
+
+
+def _canonical_subform(value: Any, keep: tuple[str, ...] | None, seen: _RowMemo) -> Any:
     """``to_json(_subform_rows(value, keep))`` in one pass, for the rows Zoho sends: dicts
     whose cells are text, numbers without a fraction, booleans, empty or lookups.
 
     Anything else — not a list, a float, a nested value, no ``keep`` — answers
     :data:`_SLOW`, and the field is read the general way, which refuses what it refuses
     with its own message; a subform is thousands of small dicts per read, so the common
-    shape is worth its own loop.
+    shape is worth its own loop, and a row seen before is copied from ``seen``.
     """
     if keep is None or type(value) is not list:
         return None if value is None or value == "" else _SLOW
@@ -250,6 +259,15 @@ def _canonical_subform(value: Any, keep: tuple[str, ...] | None) -> Any:
     for row in value:
         if type(row) is not dict:
             return _SLOW
+        cells = tuple(map(row.get, keep))
+        key: tuple[tuple[Any, ...], tuple[type, ...]] | None = (cells, tuple(map(type, cells)))
+        try:
+            known = seen.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a lookup cell (a dict): not remembered
+            key, known = None, None
+        if known is not None:
+            rows.append(dict(known))
+            continue
         out: dict[str, Any] = {}
         for column in keep:
             if column not in row:
@@ -265,6 +283,10 @@ def _canonical_subform(value: Any, keep: tuple[str, ...] | None) -> Any:
                 out[column] = cell
             elif cell is not None:
                 return _SLOW
+        if key is not None:
+            if len(seen) >= ROW_MEMO_MAX:
+                seen.clear()
+            seen[key] = dict(out)
         rows.append(out)
     return rows or None
 

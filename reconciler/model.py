@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from .errors import MziError
 
 
@@ -48,13 +50,50 @@ class Address:
         return cls(kind, key)
 
 
-#: built once: ``json.dumps`` with options builds a new encoder per call, a third of a fingerprint's cost
+#: the reference spelling, built once (``json.dumps`` with options builds an encoder per call)
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def canonical_json(value: Any) -> str:
-    """One spelling per value: sorted keys, no spaces, UTF-8 kept readable."""
+    """One spelling per value: sorted keys, no spaces, UTF-8 kept readable.
+
+    Fingerprints of every planned record and a plan's checksum are made of this, so it
+    is written by orjson (20x faster) whenever that gives ``_CANONICAL``'s very bytes:
+    for values made of text, 64-bit ints, booleans, nulls, dicts with text keys and
+    lists (:func:`_plain_json`; orjson sorts keys by UTF-8 bytes, which is code point
+    order). Anything else — a float (``1e-05`` is ``0.00001`` to orjson), a value
+    ``default=str`` would spell — is written by ``json`` itself.
+    """
+    if _plain_json(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate, an int past 64 bits
+            pass
     return _CANONICAL.encode(value)
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` holds only JSON's plain types (exactly; no floats, no subclasses).
+
+    A loop over a stack rather than recursion: it runs over every planned record's fields.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            for key, member in item.items():
+                if type(key) is not str:
+                    return False
+                if type(member) is not str:
+                    stack.append(member)
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def fingerprint(fields: dict[str, Any]) -> str:
