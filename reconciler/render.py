@@ -64,10 +64,15 @@ def shown(value: Any, sensitive: bool, field_type: str = "string") -> str:
     if field_type == "datetime" and isinstance(value, int):
         return str(_iso(value))
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return _SORTED.encode(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _TEXT.encode(value)
     return str(value)
+
+
+#: ``json.dumps(…, ensure_ascii=False[, sort_keys=True])``, each encoder built once, not per value shown
+_TEXT = json.JSONEncoder(ensure_ascii=False)
+_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def isolate_rtl(text: str) -> str:
