@@ -154,6 +154,10 @@ class Record:
     def fingerprint(self) -> str:
         return fingerprint(self.fields)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with its label as text: a :data:`Labeler` would carry its whole spec along."""
+        return self.__dict__ | {"_label": self.label}
+
     @classmethod
     def unreadable(cls, address: Address, error: str) -> "Record":
         return cls(address, {}, address.key, error)

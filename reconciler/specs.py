@@ -522,6 +522,12 @@ class Spec(_Strict):
             for name, field in self.fields.items()
         )
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without what it compiled (closures do not pickle); rebuilt on first use."""
+        state = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k not in ("mappers", "readers")}
+        return state
+
     @cached_property
     def readers(self) -> Readers:
         """The fields compiled for reading records (``mapping.Readers``): built on first use,

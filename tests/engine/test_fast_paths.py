@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 import unicodedata
 from typing import Any
 
@@ -135,3 +136,12 @@ def test_no_character_before_the_rtl_bound_is_right_to_left() -> None:
     assert early == [], f"right-to-left characters before {hex(ord(RTL_FIRST))}: {early}"
     assert unicodedata.bidirectional(RTL_FIRST) == "R"
     assert isolate_rtl("Nour (نور) 12") == "Nour (\u2068نور\u2069) 12"
+
+
+def test_specs_and_records_still_pickle_after_compiling() -> None:
+    spec = load_specs()["class"]
+    raw = {name: None for f in spec.fields.values() for name in f.zoho_names} | {"id": "C1"}
+    record = record_from_zoho(spec, raw)  # compiles spec.readers, gives a lazy label
+    again = pickle.loads(pickle.dumps(spec))
+    assert pickle.loads(pickle.dumps(record)) == record
+    assert record_from_zoho(again, raw) == record
