@@ -10,10 +10,13 @@ functions and nothing else touches Zoho api names.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .model import Address, Record, canonical_json
-from .normalize import NormalizeError, to_string
+from .normalize import EMPTY_MARKERS, INT_MAX, INT_MIN, NormalizeError, to_string
 from .specs import PARENT, FieldMapper, FieldSpec, Spec
 
 _CRITERION = re.compile(r"^([PMD])(\d+)_description$", re.IGNORECASE)
@@ -49,7 +52,7 @@ def _lookup_part(value: Any, part: str) -> Any:
     return value if part == "id" else None
 
 
-def _subform_rows(value: Any, keep: list[str] | None) -> list[dict[str, Any]] | None:
+def _subform_rows(value: Any, keep: Collection[str] | None) -> list[dict[str, Any]] | None:
     if value is None or value == "" or value == []:
         return None
     if not isinstance(value, list):
@@ -58,9 +61,9 @@ def _subform_rows(value: Any, keep: list[str] | None) -> list[dict[str, Any]] | 
     for row in value:
         if not isinstance(row, dict):
             continue
-        items = {k: v for k, v in row.items() if (keep is None or k in keep) and not k.startswith("$")}
-        items.pop("id", None)  # Zoho's subform row ids are not part of the value
-        rows.append({k: _lookup_part(v, "name") if isinstance(v, dict) else v for k, v in items.items()})
+        # Zoho's subform row ids are not part of the value; a lookup in a row gives its name
+        rows.append({k: v.get("name") if isinstance(v, dict) else v for k, v in row.items()
+                     if k != "id" and (keep is None or k in keep) and not k.startswith("$")})
     return rows or None
 
 
@@ -126,24 +129,203 @@ def _read_from_zoho(mapper: FieldMapper) -> bool:
     return mapper.owner == "zoho" or mapper.field.zoho is not None
 
 
-def _check_returned(address: Address, mapper: FieldMapper, raw: dict[str, Any]) -> None:
-    """A requested field absent from the answer is a misspelt api name, never an empty value.
+class _NotReturned(Exception):
+    """Inside a compiled reader: requested api names the answer left out (see :func:`_compile_zoho`)."""
 
-    Zoho (and its emulator) answer every requested field, ``null`` when empty; only a
-    name the module does not have is left out. Reading that as ``null`` would plan
-    every Moodle row's value away.
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+def _extractor(field: FieldSpec) -> Callable[[dict[str, Any]], Any]:
+    """The raw value of ``field`` in the record it reads, as :func:`_zoho_value` takes it
+    (same order of rules), with the transform and type decided here once."""
+    names = field.zoho_names
+    if field.transform == "btec_criteria":
+        return lambda src: _btec_criteria(src, names)
+    zoho = field.zoho if isinstance(field.zoho, str) else None
+    if zoho is None:
+        return lambda src: None
+    if field.transform in ("in", "not_in"):
+        return lambda src: _membership(field, src.get(zoho))
+    if field.transform == "subform":
+        keep = None if field.subform_fields is None else frozenset(field.subform_fields)
+        return lambda src: _subform_rows(src.get(zoho), keep)
+    if field.type in ("lookup_id", "lookup_name"):
+        part = "id" if field.type == "lookup_id" else "name"
+        return lambda src: _lookup_part(src.get(zoho), part)
+    return lambda src: src.get(zoho)
+
+
+def _compile_zoho(mapper: FieldMapper) -> Callable[[dict[str, Any]], Any]:
+    """One field's reader: raw record → normalized value, raising :class:`_NotReturned` for
+    names the answer left out and :class:`NormalizeError` for a value that does not fit.
+
+    A requested field absent from the answer is a misspelt api name, never an empty value:
+    Zoho (and its emulator) answer every requested field, ``null`` when empty; only a name
+    the module does not have is left out, and reading that as ``null`` would plan every
+    Moodle row's value away. Then the steps of :func:`_zoho_value` and the normalizer, with
+    every decision that depends on the spec alone taken here, once per spec.
     """
-    if mapper.field.const is not None:
-        return
-    if mapper.field.through is not None:
-        raw = _source_of(mapper.field, raw)
-        if not raw:
-            return  # an empty lookup: nothing related, every name reads empty
-    missing = [name for name in mapper.field.zoho_names if name not in raw]
-    if missing:
-        raise MappingError(address, mapper.name,
-                           f"field {mapper.name} (Zoho {_zoho_label(mapper.field, missing)}): Zoho did not return "
-                           f"this field; check the spec's api name")
+    field, normalize = mapper.field, mapper.normalize
+    if field.const is not None:
+        const = field.const
+        return lambda raw: normalize(const)
+    extract, names = _extractor(field), field.zoho_names
+    if field.through is not None:
+        lookup = field.through.lookup
+
+        def through(raw: dict[str, Any]) -> Any:
+            related = raw.get(RELATED, {}).get(lookup)
+            src = related if isinstance(related, dict) else {}
+            if src:  # an empty lookup: nothing related, every name reads empty
+                missing = [name for name in names if name not in src]
+                if missing:
+                    raise _NotReturned(missing)
+            return normalize(extract(src))
+        return through
+    if len(names) == 1:
+        return _compile_one(field, normalize, extract, names[0])
+
+    def several(raw: dict[str, Any]) -> Any:
+        missing = [name for name in names if name not in raw]
+        if missing:
+            raise _NotReturned(missing)
+        return normalize(extract(raw))
+    return several
+
+
+def _compile_one(field: FieldSpec, normalize: Callable[[Any], Any], extract: Callable[[dict[str, Any]], Any],
+                 name: str) -> Callable[[dict[str, Any]], Any]:
+    """A reader of one api name of the record itself: the common field, with the plain value
+    and the subform taken without a further call (same results as ``normalize(extract(raw))``)."""
+    names = [name]
+    if field.transform is None and field.type not in ("lookup_id", "lookup_name"):
+        def plain(raw: dict[str, Any]) -> Any:
+            if name not in raw:
+                raise _NotReturned(names)
+            return normalize(raw[name])
+        return plain
+    if field.transform == "subform":
+        keep, seen = _subform_columns(field.subform_fields), _RowMemo()
+
+        def subform(raw: dict[str, Any]) -> Any:
+            if name not in raw:
+                raise _NotReturned(names)
+            rows = _canonical_subform(raw[name], keep, seen)
+            return normalize(extract(raw)) if rows is _SLOW else rows
+        return subform
+
+    def one(raw: dict[str, Any]) -> Any:
+        if name not in raw:
+            raise _NotReturned(names)
+        return normalize(extract(raw))
+    return one
+
+
+#: from :func:`_canonical_subform`: this value takes the general path (it may be refused there)
+_SLOW: Any = object()
+
+
+def _subform_columns(keep: list[str] | None) -> tuple[str, ...] | None:
+    """The subform columns a row keeps, sorted as canonical JSON orders them (ids and ``$``
+    names are never part of the value)."""
+    if keep is None:
+        return None
+    return tuple(sorted({k for k in keep if k != "id" and not k.startswith("$")}))
+
+
+#: rows remembered per subform field before the memo starts over
+ROW_MEMO_MAX = 4096
+
+
+class _RowMemo(dict[tuple[tuple[Any, ...], tuple[type, ...]], dict[str, Any]]):
+    """Canonical rows of one subform field by their cells *and the cells' types* (so ``1``
+    and ``True``, equal in Python, stay apart): a school's learning-outcome rows repeat."""
+
+
+def _canonical_subform(value: Any, keep: tuple[str, ...] | None, seen: _RowMemo) -> Any:
+    """``to_json(_subform_rows(value, keep))`` in one pass, for the rows Zoho sends: dicts
+    whose cells are text, numbers without a fraction, booleans, empty or lookups.
+
+    Anything else — not a list, a float, a nested value, no ``keep`` — answers
+    :data:`_SLOW`, and the field is read the general way, which refuses what it refuses
+    with its own message; a subform is thousands of small dicts per read, so the common
+    shape is worth its own loop, and a row seen before is copied from ``seen``.
+    """
+    if keep is None or type(value) is not list:
+        return None if value is None or value == "" else _SLOW
+    rows: list[dict[str, Any]] = []
+    for row in value:
+        if type(row) is not dict:
+            return _SLOW
+        cells = tuple(map(row.get, keep))
+        key: tuple[tuple[Any, ...], tuple[type, ...]] | None = (cells, tuple(map(type, cells)))
+        try:
+            known = seen.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a lookup cell (a dict): not remembered
+            key, known = None, None
+        if known is not None:
+            rows.append(dict(known))
+            continue
+        out: dict[str, Any] = {}
+        for column in keep:
+            if column not in row:
+                continue
+            cell = row[column]
+            if type(cell) is dict:
+                cell = cell.get("name")
+            kind = type(cell)
+            if kind is str:
+                if cell.strip() not in EMPTY_MARKERS:
+                    out[column] = cell
+            elif kind is int and INT_MIN <= cell <= INT_MAX or kind is bool:
+                out[column] = cell
+            elif cell is not None:
+                return _SLOW
+        if key is not None:
+            if len(seen) >= ROW_MEMO_MAX:
+                seen.clear()
+            seen[key] = dict(out)
+        rows.append(out)
+    return rows or None
+
+
+@dataclass(frozen=True)
+class _ZohoField:
+    name: str
+    read: Callable[[dict[str, Any]], Any]
+    field: FieldSpec
+    sensitive: bool
+
+
+@dataclass(frozen=True)
+class _MoodleField:
+    name: str
+    normalize: Callable[[Any], Any]
+    optional: bool  # a constant Moodle does not store: read only where the row has the column
+    sensitive: bool
+
+
+class Readers:
+    """A spec compiled for reading records: built once per spec (``Spec.readers``).
+
+    Mapping a record then costs one closure call per field — no owner lookup, transform
+    or type dispatch, or normalizer choice per record — and the label is made only for
+    the records a plan shows (:data:`~reconciler.model.Labeler`).
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.zoho = tuple(_ZohoField(m.name, _compile_zoho(m), m.field, m.sensitive)
+                          for m in spec.mappers if _read_from_zoho(m))
+        self.moodle = tuple(_MoodleField(m.name, m.normalize, m.field.const is not None, m.sensitive)
+                            for m in spec.mappers)
+        self.key_mappers = tuple(m for m in spec.mappers if m.name in spec.key.columns)
+
+
+def _not_returned(address: Address, column: str, field: FieldSpec, missing: list[str]) -> MappingError:
+    return MappingError(address, column, f"field {column} (Zoho {_zoho_label(field, missing)}): Zoho did not return "
+                                         f"this field; check the spec's api name")
 
 
 def record_from_zoho(spec: Spec, raw: dict[str, Any]) -> Record:
@@ -156,16 +338,15 @@ def record_from_zoho(spec: Spec, raw: dict[str, Any]) -> Record:
             raise MappingError(address, spec.key.columns[0],
                                f"key field {spec.key.zoho}: Zoho did not return it; check the spec's [key]")
     fields: dict[str, Any] = {}
-    for mapper in spec.mappers:
-        if not _read_from_zoho(mapper):
-            continue
-        _check_returned(address, mapper, raw)
+    for reader in spec.readers.zoho:
         try:
-            fields[mapper.name] = mapper.normalize(_zoho_value(mapper.field, raw))
+            fields[reader.name] = reader.read(raw)
+        except _NotReturned as exc:
+            raise _not_returned(address, reader.name, reader.field, exc.missing) from None
         except NormalizeError as exc:
-            where = f"field {mapper.name} (Zoho {_zoho_label(mapper.field)})"
-            raise MappingError(address, mapper.name, _problem(where, exc, mapper.sensitive)) from None
-    return Record(address, fields, spec.render_label(address.key, fields))
+            where = f"field {reader.name} (Zoho {_zoho_label(reader.field)})"
+            raise MappingError(address, reader.name, _problem(where, exc, reader.sensitive)) from None
+    return Record(address, fields, partial(spec.render_label, address.key, fields))
 
 
 def _composite_key(spec: Spec, raw: dict[str, Any]) -> str:
@@ -174,9 +355,7 @@ def _composite_key(spec: Spec, raw: dict[str, Any]) -> str:
     the record, addressed with ``?`` in that part's place."""
     values: dict[str, Any] = {}
     problem: tuple[str, str] | None = None
-    for mapper in spec.mappers:
-        if mapper.name not in spec.key.columns:
-            continue
+    for mapper in spec.readers.key_mappers:
         where = f"key field {mapper.name} (Zoho {_zoho_label(mapper.field)})"
         if any(name not in raw for name in mapper.field.zoho_names):
             problem = problem or (mapper.name, f"{where}: Zoho did not return this field; check the spec's api name")
@@ -256,14 +435,16 @@ def record_from_moodle(spec: Spec, row: dict[str, Any]) -> Record:
         raise MappingError(address, spec.key.columns[0],
                            f"key column {', '.join(spec.key.columns)} is empty, missing or unreadable")
     fields: dict[str, Any] = {}
-    for mapper in spec.mappers:
-        if mapper.field.const is not None and mapper.name not in row:
+    get = row.get
+    for reader in spec.readers.moodle:
+        name = reader.name
+        if reader.optional and name not in row:
             continue
         try:
-            fields[mapper.name] = mapper.normalize(row.get(mapper.name))
+            fields[name] = reader.normalize(get(name))
         except NormalizeError as exc:
-            raise MappingError(address, mapper.name, _problem(f"column {mapper.name}", exc, mapper.sensitive)) from None
-    return Record(address, fields, spec.render_label(address.key, fields))
+            raise MappingError(address, name, _problem(f"column {name}", exc, reader.sensitive)) from None
+    return Record(address, fields, partial(spec.render_label, address.key, fields))
 
 
 def moodle_key(spec: Spec, row: dict[str, Any]) -> str:
@@ -275,12 +456,11 @@ def moodle_key(spec: Spec, row: dict[str, Any]) -> str:
     if not spec.key.composite:
         return _key_text(row.get(spec.key.columns[0]))
     parts: dict[str, Any] = {}
-    for mapper in spec.mappers:
-        if mapper.name in spec.key.columns:
-            try:
-                parts[mapper.name] = mapper.normalize(row.get(mapper.name))
-            except NormalizeError:
-                parts[mapper.name] = None
+    for mapper in spec.readers.key_mappers:
+        try:
+            parts[mapper.name] = mapper.normalize(row.get(mapper.name))
+        except NormalizeError:
+            parts[mapper.name] = None
     shown = {c: "?" if _key_text(parts.get(c)) == "?" else parts[c] for c in spec.key.columns}
     return spec.key_text(shown) or "?"
 

@@ -108,6 +108,9 @@ def _finite_float(value: float, what: str) -> float:
 
 def to_string(value: Any) -> str | None:
     """Text as trimmed ``str``; numbers as their plain spelling; a lookup read as text gives its name."""
+    if type(value) is str:  # the common case, decided without the checks below (same result)
+        text = value.strip()
+        return None if text in EMPTY_MARKERS else text
     if isinstance(value, dict) and "name" in value:  # a lookup read as plain text
         value = value["name"]
     if _is_empty(value):
@@ -324,6 +327,36 @@ def to_json(value: Any) -> Any:
 
 
 def _canonical(value: Any) -> Any:
+    """One spelling of a JSON value: keys sorted, empty members dropped, non-JSON refused.
+
+    The plain JSON types are told apart by ``type`` first (subforms are thousands of
+    small dicts of text); anything else, subclasses included, takes the general path.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return _canonical_dict(value)
+    if kind is list:
+        return [_canonical(v) for v in value]
+    return _canonical_other(value)
+
+
+def _canonical_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    for key in value:
+        if type(key) is not str and not isinstance(key, str):
+            _refuse(value, "is not JSON (an object key is not text)")
+    out: dict[str, Any] = {}
+    for key, member in sorted(value.items()):
+        if type(member) is str:
+            if member.strip() not in EMPTY_MARKERS:
+                out[key] = member
+        elif not _is_empty(member):
+            out[key] = _canonical(member)
+    return out
+
+
+def _canonical_other(value: Any) -> Any:
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             _refuse(value, "is not JSON (an object key is not text)")
@@ -355,6 +388,36 @@ NORMALIZERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+#: types whose normalizer parses text into an immutable value (text, int, bool): worth
+#: remembering per field, as a school's dates, amounts and numbers repeat across records
+_MEMOIZED = frozenset({"int", "bool", "decimal", "date", "datetime"})
+#: values remembered per field before the memo starts over (bounds memory on any input)
+MEMO_MAX = 4096
+
+
+def _memoized(normalize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``normalize`` remembering its answers for plain ``str`` inputs.
+
+    Only for pure normalizers with immutable results, so a remembered answer is the answer;
+    errors are not remembered (they raise again, with the same message, each time).
+    """
+    memo: dict[str, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if type(value) is not str:
+            return normalize(value)
+        try:
+            return memo[value]
+        except KeyError:
+            result = normalize(value)
+            if len(memo) >= MEMO_MAX:
+                memo.clear()
+            memo[value] = result
+            return result
+
+    return remembered
+
+
 def normalizer(field_type: str, scale: int | None = None) -> Callable[[Any], Any]:
     """The normalizer of one field, chosen once (specs compile it per field).
 
@@ -365,8 +428,8 @@ def normalizer(field_type: str, scale: int | None = None) -> Callable[[Any], Any
     except KeyError:
         raise NormalizeError(f"unknown field type {field_type!r}") from None
     if field_type == "decimal" and scale is not None:
-        return partial(to_decimal, scale=scale)
-    return chosen
+        chosen = partial(to_decimal, scale=scale)
+    return _memoized(chosen) if field_type in _MEMOIZED else chosen
 
 
 def normalize(field_type: str, value: Any, scale: int | None = None) -> Any:

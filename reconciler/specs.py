@@ -21,13 +21,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
 from .normalize import normalizer
 from .schema.xmldb import load_schema
+
+if TYPE_CHECKING:
+    from .mapping import Readers
 
 FieldType = Literal[
     "string", "text", "email", "picklist", "lookup_id", "lookup_name",
@@ -529,6 +532,20 @@ class Spec(_Strict):
                         normalizer(field.type, scales.get(name)))
             for name, field in self.fields.items()
         )
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without what it compiled (closures do not pickle); rebuilt on first use."""
+        state = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k not in ("mappers", "readers")}
+        return state
+
+    @cached_property
+    def readers(self) -> Readers:
+        """The fields compiled for reading records (``mapping.Readers``): built on first use,
+        once per spec, so no record pays for the owner, transform and type decisions."""
+        from .mapping import Readers  # mapping builds on this module
+
+        return Readers(self)
 
     def _decimal_scales(self) -> dict[str, int]:
         """Places of the Moodle ``number`` column of each decimal field, from install.xml.

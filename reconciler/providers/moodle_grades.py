@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, timezone
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -162,7 +163,7 @@ class GradeAdapter:
                 fields[mapper.name] = mapper.normalize(values.get(mapper.name, mapper.field.const))
             except NormalizeError as exc:
                 return Record.unreadable(address, f"field {mapper.name}: {exc.describe(sensitive=mapper.sensitive)}")
-        return Record(address, fields, spec.render_label(address.key, fields), blocked=held_because(row))
+        return Record(address, fields, partial(spec.render_label, address.key, fields), blocked=held_because(row))
 
     async def apply(self, spec: Spec, changes: Sequence[Change], *,
                     on_results: ResultSink | None = None, gate: Gate | None = None) -> list[Result]:
