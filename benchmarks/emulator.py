@@ -17,7 +17,10 @@ own behaviour:
 
 ``GET /__bench/stats`` (answered by the middleware, never logged by the emulator) gives
 the requests seen, the ones refused, the most in flight at once and the time slots were
-held, so the benchmark can show that the profile was respected.
+held, so the benchmark can show that the profile was respected. With ``count_form_vars``
+(Moodle) it also sums, per ``wsfunction``, the array form variables the requests carried
+(``records[0][city]=…``): what ``max_input_vars`` rations, so the benchmark's lower bound
+of write calls is ⌈variables sent / budget⌉, not a guess of each record's size.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import argparse
 import asyncio
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +48,8 @@ class ThrottleStats:
     rejected: int = 0
     max_in_flight: int = 0
     busy_seconds: float = 0.0
+    #: array form variables sent per web-service function (``count_form_vars`` only)
+    form_vars: dict[str, int] = field(default_factory=dict)
 
 
 class Throttle:
@@ -54,13 +60,15 @@ class Throttle:
     own finished request still counted (a spurious 429).
     """
 
-    def __init__(self, app: ASGIApp, *, latency: float, limit: int, when_full: WhenFull) -> None:
+    def __init__(self, app: ASGIApp, *, latency: float, limit: int, when_full: WhenFull,
+                 count_form_vars: bool = False) -> None:
         if limit < 1:
             raise ValueError("a concurrency limit must be at least 1")
         self.app = app
         self.latency = latency
         self.limit = limit
         self.when_full = when_full
+        self.count_form_vars = count_form_vars
         self.stats = ThrottleStats()
         self._in_flight = 0
         self._free = asyncio.Condition()
@@ -93,12 +101,33 @@ class Throttle:
                 await release()
             await send(message)
 
+        body: list[bytes] = []
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.append(message.get("body", b""))
+            return message
+
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving if self.count_form_vars else receive, sending)
         finally:
             await release()
+            if self.count_form_vars:
+                self._count(scope.get("query_string", b"") + b"&" + b"".join(body))
+
+    def _count(self, form: bytes) -> None:
+        """Tally the array variables of one form-encoded request under its wsfunction."""
+        function, arrays = "?", 0
+        for pair in form.split(b"&"):
+            name, _, value = pair.partition(b"=")
+            if name == b"wsfunction":
+                function = unquote_plus(value.decode("ascii", errors="replace"))
+            elif b"[" in name or b"%5B" in name.upper():
+                arrays += 1
+        self.stats.form_vars[function] = self.stats.form_vars.get(function, 0) + arrays
 
     async def _acquire(self) -> bool:
         async with self._free:
@@ -140,7 +169,7 @@ def build_app(system: str, directory: Path, *, latency: float, limit: int, when_
         app = create_moodle(directory / MOODLE_DB, max_input_vars=max_input_vars)
     else:
         raise ValueError(f"unknown system {system!r}: zoho or moodle")
-    return Throttle(app, latency=latency, limit=limit, when_full=when_full)
+    return Throttle(app, latency=latency, limit=limit, when_full=when_full, count_form_vars=system == "moodle")
 
 
 def main() -> None:

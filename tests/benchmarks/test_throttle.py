@@ -33,6 +33,7 @@ def _module() -> ModuleType:
 
 
 async def _ok(request: Request) -> PlainTextResponse:
+    await request.body()  # as the Moodle emulator does: the middleware counts what the app read
     return PlainTextResponse("ok")
 
 
@@ -62,3 +63,18 @@ def test_requests_beyond_the_limit_wait_their_turn_in_wait_mode() -> None:
     assert statuses == [200, 200, 200], statuses
     assert (stats["rejected"], stats["max_in_flight"]) == (0, 1), stats
     assert elapsed >= 0.3, f"3 requests of 0.1 s one at a time took only {elapsed:.3f} s"
+
+
+def test_form_variables_are_summed_per_web_service_function() -> None:
+    throttle = _module().Throttle(Starlette(routes=[Route("/", _ok, methods=["POST"])]), latency=0, limit=4,
+                                  when_full="wait", count_form_vars=True)
+    form = "wstoken=t&wsfunction=local_mzi_upsert_students&count=2&records[0][a]=1&records[0][b]=2&records[1][a]=3"
+
+    async def go() -> dict[str, int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=throttle), base_url="http://e") as client:
+            for _ in range(2):
+                await client.post("/", content=form.encode(),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+            return dict((await client.get("/__bench/stats")).json()["form_vars"])
+
+    assert asyncio.run(go()) == {"local_mzi_upsert_students": 6}
