@@ -509,9 +509,11 @@ def _summary_line(output: Path) -> str:
     return lines[-1] if lines else ""
 
 
-def measure_mzi(data: Dataset, profile: Profile, workdir: Path, specs: dict[str, Spec]) -> list[dict[str, Any]]:
+def measure_mzi(data: Dataset, profile: Profile, workdir: Path, specs: dict[str, Spec],
+                results: list[dict[str, Any]], save: Callable[[], None]) -> None:
+    """Run the scenarios; each one's figures go to ``results`` and are saved as soon as it ends
+    (a 10k run takes long on a shared machine: what finished is kept if it is stopped)."""
     sandbox = fresh_copy(data, workdir)
-    results: list[dict[str, Any]] = []
     with emulators(sandbox, profile, workdir / "emulators.log") as servers:
         (workdir / "mzi.toml").write_text(_config_text(servers["moodle"].url), encoding="utf-8")
         config = load_config(workdir / "mzi.toml")
@@ -557,10 +559,10 @@ def measure_mzi(data: Dataset, profile: Profile, workdir: Path, specs: dict[str,
                 "io_floor_s": round(floor_sum, 2), "io_floor_overlapped_s": round(floor_max, 2),
                 "writes": writes, "edited_in_zoho": touched, "load_average_1m": round(os.getloadavg()[0], 2),
             })
+            save()
             if run.exit_code not in (0, 2):
                 tail = run.output.read_text(encoding="utf-8", errors="replace")[-1500:]
                 raise BenchError(f"{results[-1]['command']} exited {run.exit_code}:\n{tail}")
-    return results
 
 
 def measure_legacy(data: Dataset, profile: Profile, workdir: Path, specs: dict[str, Spec],
@@ -661,6 +663,11 @@ def print_table(profile: str, rows: list[dict[str, Any]], legacy: dict[str, Any]
 
 # ------------------------------------------------------------------ main
 
+def _save(report: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -688,18 +695,20 @@ def main() -> int:
         for name in args.profile or ["latency", "zero"]:
             profile = PROFILES[name]
             work = Path(tempfile.mkdtemp(prefix=f"mzi-bench-{students}-{name}-"))
+            rows: list[dict[str, Any]] = []
+            entry: dict[str, Any] = {"students": students, "seed": args.seed, "profile": name,
+                                     "dataset": data.counts, "scenarios": rows, "legacy": None}
+            report["runs"].append(entry)
             try:
-                rows = measure_mzi(data, profile, work / "mzi", specs)
-                legacy = None if args.no_legacy else measure_legacy(data, profile, work / "legacy", specs, sample)
+                measure_mzi(data, profile, work / "mzi", specs, rows, lambda: _save(report, out))
+                if not args.no_legacy:
+                    entry["legacy"] = measure_legacy(data, profile, work / "legacy", specs, sample)
+                    _save(report, out)
             finally:
                 if not args.keep:
                     shutil.rmtree(work, ignore_errors=True)
-            print_table(name, rows, legacy)
+            print_table(name, rows, entry["legacy"])
             sys.stdout.flush()
-            report["runs"].append({"students": students, "seed": args.seed, "profile": name, "dataset": data.counts,
-                                   "scenarios": rows, "legacy": legacy})
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nJSON: {out}")
     return 0
 
