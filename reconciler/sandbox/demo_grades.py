@@ -154,9 +154,11 @@ def install_grades(conn: sqlite3.Connection, records: dict[str, list[dict[str, A
         if not key or klass is None:
             continue
         courseid = made.course(klass)
+        if courseid is None:
+            continue  # before the user look-ups: each scans mdl_user, and most classes may have no course
         userid = made.user(made.students.get(record["Student"]["id"]))
         teacher = made.user(made.teachers.get(klass["Teacher"]["id"]))
-        if courseid is None or userid is None or teacher is None or str(userid) != key.split("_")[0]:
+        if userid is None or teacher is None or str(userid) != key.split("_")[0]:
             continue
         index = int(key.split("_")[1]) - _assignment_id(klass, 0)
         if not 0 <= index < PER_CLASS:
