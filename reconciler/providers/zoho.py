@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -86,12 +86,33 @@ class FieldMetadataStore(Protocol):
 
 
 @dataclass(frozen=True)
+class SubformQuery:
+    """How a kind's subform rows are read through COQL: from the subform's own module.
+
+    COQL does not return a subform field with its parent; Zoho keeps the rows as records
+    of the subform module, each with the lookup ``Parent_Id`` to its parent. ``field`` is
+    the subform field of the parent module the rows are put back into, ``module`` the
+    module queried, ``columns`` the row columns read.
+    """
+
+    field: str
+    module: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CoqlPlan:
-    """How one kind is listed: through COQL with these lookups (field → name field), or not, and why."""
+    """How one kind is listed: through COQL with these lookups (field → name field), or not, and why.
+
+    ``fields`` are the parent module's columns queried; ``subform`` (when the kind reads
+    subform rows) the second query stream whose rows are merged into their parents.
+    """
 
     use: bool
     lookups: dict[str, str]
     why: str = ""
+    fields: tuple[str, ...] = ()
+    subform: SubformQuery | None = None
 
 
 #: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
@@ -233,13 +254,18 @@ class ZohoProvider:
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
-        fields = zoho_fields(spec)
         plan = await self.coql_plan(spec)
-        if plan.use:
-            pages = self.client.query_records(spec.zoho_module, fields, lookups=plan.lookups, modified_since=since,
-                                              limit=COQL_MAX_LIMIT)
+        pages: AsyncIterator[list[dict[str, Any]]]
+        if plan.use and plan.subform is not None and since is None:
+            pages = self._query_with_rows(spec.zoho_module, plan, plan.subform)
+        elif plan.use and plan.subform is None:
+            pages = self.client.query_records(spec.zoho_module, plan.fields, lookups=plan.lookups,
+                                              modified_since=since, limit=COQL_MAX_LIMIT)
         else:
-            pages = self.client.list_records(spec.zoho_module, fields, modified_since=since, per_page=MAX_PER_PAGE)
+            # a changed-only read of subform rows stays listed: its parents are few, and
+            # COQL would need every row of the subform module to find theirs
+            pages = self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
+                                             per_page=MAX_PER_PAGE)
         async for page in pages:
             page = await self._with_related(spec, page)
             for raw in page:
@@ -249,22 +275,52 @@ class ZohoProvider:
                     records[record.address.key] = record
         return records
 
-    async def coql_plan(self, spec: Spec) -> CoqlPlan:
-        """Whether ``spec`` is listed through COQL, and which of its fields are lookups.
+    async def _query_with_rows(
+        self, module: str, plan: CoqlPlan, subform: SubformQuery,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Parents and their subform rows through two COQL streams, merged as the list API gives them.
 
-        The list API is kept for ``read_api = "list"``, subform kinds and kinds reading a
-        subform field (transform ``subform``), and any field whose metadata type is in
-        :data:`COQL_UNSUPPORTED`. A field the metadata does not know is read as a plain
-        column (the preflight reports it; Zoho would refuse the query).
+        Each row goes to the parent its ``Parent_Id`` names, in row-id order — the order
+        Zoho keeps a subform's rows in (ids are given as rows are added; the emulator's
+        store keeps them so). A parent without rows gets ``[]``; a row whose parent the
+        parent read did not see (created between the two reads) is dropped with it.
+        """
+        async def parents() -> list[dict[str, Any]]:
+            return [raw async for page in self.client.query_records(module, plan.fields, lookups=plan.lookups,
+                                                                    limit=COQL_MAX_LIMIT) for raw in page]
+
+        async def rows() -> list[dict[str, Any]]:
+            return [row async for page in self.client.query_records(subform.module, [*subform.columns, PARENT_ID],
+                                                                    limit=COQL_MAX_LIMIT) for row in page]
+
+        read_parents, read_rows = await asyncio.gather(parents(), rows())
+        merged = merge_rows(read_parents, read_rows, subform.field)
+        for start in range(0, len(merged), COQL_MAX_LIMIT):
+            yield merged[start:start + COQL_MAX_LIMIT]
+
+    async def coql_plan(self, spec: Spec) -> CoqlPlan:
+        """Whether ``spec`` is listed through COQL, which of its fields are lookups, and how
+        its subform rows are queried.
+
+        The list API is kept for ``read_api = "list"``, any field whose metadata type is in
+        :data:`COQL_UNSUPPORTED` (but the one subform field read from its own module), a
+        kind reading more than one subform field, and one reading every column of a
+        subform's rows (no ``subform_fields``: COQL selects named columns only). A field
+        the metadata does not know is read as a plain column (the preflight reports it;
+        Zoho would refuse the query).
         """
         if self.read_api != "coql":
             return CoqlPlan(False, {}, "read_api is 'list'")
-        if spec.subform is not None:
-            return CoqlPlan(False, {}, f"its records are rows of the subform {spec.subform}")
-        if any(f.transform == "subform" for f in spec.fields.values()):
-            return CoqlPlan(False, {}, "it reads a subform field, which COQL does not return with its parent")
+        target = _subform_target(spec)
+        if isinstance(target, str):
+            return CoqlPlan(False, {}, target)
         names = zoho_fields(spec)
         meta = await self._field_metadata(spec.zoho_module, names)
+        subform = None
+        if target is not None:
+            field, columns = target
+            names = [n for n in names if n != field]
+            subform = SubformQuery(field, subform_module(field, meta.get(field) or {}), columns)
         lookups: dict[str, str] = {}
         for name in names:
             info = meta.get(name) or {}
@@ -276,7 +332,7 @@ class ZohoProvider:
                 if not target:
                     return CoqlPlan(False, {}, f"the metadata of lookup {name} names no module")
                 lookups[name] = record_name_field(str(target))
-        return CoqlPlan(True, lookups)
+        return CoqlPlan(True, lookups, fields=tuple(names or ["Modified_Time"]), subform=subform)
 
     async def _field_metadata(self, module: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Fields of ``module`` by api name: this run's copy, else the cache if it knows every
@@ -393,6 +449,61 @@ class ZohoProvider:
             return [_result(change, answer) for (change, _), answer in zip(part, answers)]
 
         return Batch([change for change, _ in part], send)
+
+
+#: a subform row's lookup to its parent record, in every subform module
+PARENT_ID = "Parent_Id"
+
+
+def _subform_target(spec: Spec) -> tuple[str, tuple[str, ...]] | str | None:
+    """The subform field ``spec`` reads and the row columns it needs; ``None`` without one,
+    or why COQL cannot read its rows."""
+    if spec.subform is not None:
+        columns = [n for f in spec.fields.values() if f.const is None and f.through is None
+                   for n in f.zoho_names if not n.startswith(PARENT) and n != "id"]
+        return spec.subform, tuple(dict.fromkeys(columns))
+    fields = [f for f in spec.fields.values() if f.transform == "subform"]
+    if not fields:
+        return None
+    if len(fields) > 1 or len(fields[0].zoho_names) != 1:
+        return "it reads more than one subform field"
+    if not fields[0].subform_fields:
+        return (f"it reads every column of the rows of {fields[0].zoho_names[0]} (no subform_fields), "
+                "and COQL selects named columns only")
+    return fields[0].zoho_names[0], tuple(n for n in dict.fromkeys(fields[0].subform_fields) if n != "id")
+
+
+def subform_module(field: str, meta: Mapping[str, Any]) -> str:
+    """The api name of the module holding the rows of subform ``field``: the field metadata's
+    ``associated_module`` or ``subform`` module when it names one, else the field's own
+    name (Zoho names a subform's module after the field that creates it)."""
+    for key in ("associated_module", "subform"):
+        named = meta.get(key)
+        if isinstance(named, dict):
+            name = named.get("api_name") or named.get("module")
+            if isinstance(name, str) and name:
+                return name
+    return field
+
+
+def merge_rows(parents: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """``parents`` with their subform rows under ``field``, as the list API returns them.
+
+    Rows go to the parent their ``Parent_Id`` names, in row-id order, without
+    ``Parent_Id``; a parent without rows gets ``[]``; rows of a parent not in ``parents``
+    are dropped.
+    """
+    by_parent: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: _id_order(str(r.get("id")))):
+        parent = _lookup_id(row.get(PARENT_ID))
+        if parent is not None:
+            by_parent.setdefault(parent, []).append({k: v for k, v in row.items() if k != PARENT_ID})
+    return [{**raw, field: by_parent.get(str(raw.get("id")), [])} for raw in parents]
+
+
+def _id_order(record_id: str) -> tuple[int, str]:
+    """Zoho ids are numeric strings: numerically, anything else after."""
+    return (int(record_id), "") if record_id.isdigit() else (1 << 64, record_id)
 
 
 def _record(spec: Spec, raw: dict[str, Any]) -> Record:

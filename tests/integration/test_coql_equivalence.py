@@ -18,8 +18,10 @@ from reconciler.specs import load_specs
 
 #: every kind mzi reads from Zoho: its source, or its target (links and grades pushed from Moodle)
 SPECS = {kind: spec for kind, spec in load_specs().items() if "zoho" in (spec.source.system, spec.target.system)}
-#: kinds COQL cannot serve (subform rows or a subform field): listed either way
-LISTED = {"installment", "grade", "request", "moodle_grade", "outbound_request"}
+#: kinds COQL cannot serve (they read every column of a subform's rows): listed either way
+LISTED = {"request", "outbound_request"}
+#: kinds whose subform rows COQL reads from the subform module and merges into their parents
+SUBFORM_QUERIED = {"installment", "grade", "moodle_grade"}
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,21 @@ def test_changed_only_reads_agree_too(school: Sandbox) -> None:
                for records, deleted in queried.values()), queried
 
 
-def test_the_kinds_listed_either_way_are_the_subform_ones() -> None:
-    subform = {k for k, s in SPECS.items() if s.subform is not None or any(f.transform == "subform" for f in s.fields.values())}
-    assert subform == LISTED
+def test_the_kinds_listed_either_way_are_those_reading_every_column_of_a_subform() -> None:
+    every_column = {k for k, s in SPECS.items()
+                    if any(f.transform == "subform" and not f.subform_fields for f in s.fields.values())}
+    assert every_column == LISTED
+
+
+def test_subform_kinds_query_the_subform_module_and_get_their_rows_in_list_order(school: Sandbox) -> None:
+    """The rows merged from ``FROM <subform module>`` are the list API's, row for row, in
+    order: the grade kinds' outcomes are JSON lists whose order is part of the value."""
+    queried, calls, used = read_all(school, "coql")
+    assert all(used[kind] for kind in SUBFORM_QUERIED), used
+    store = school.zoho_store()
+    grade = store.all_records("BTEC_Grades")[0]
+    codes = [row["LO_Code"] for row in grade["Learning_Outcomes_Assessm"]]
+    outcomes = queried["grade"][str(grade["id"])].fields["learning_outcomes"]
+    assert [row["LO_Code"] for row in outcomes] == codes, (outcomes, codes)
+    rows = sum(len(r.get("Payment_Schedule") or []) for r in store.all_records("BTEC_Registrations"))
+    assert len(queried["installment"]) == rows
