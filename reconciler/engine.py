@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
 from .batches import Gate, ResultSink, not_attempted
@@ -144,8 +145,16 @@ class Engine:
         return Snapshot(desired, actual)
 
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
+        """Every kind of ``scope`` read at once; a provider that can share one read among
+        kinds read in full (``sharing_reads``: Zoho's kinds of one module) is told which."""
         kinds = sorted(scope)
-        snapshots = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
+        whole = [self.specs[k] for k in kinds if scope[k] is None]
+        with ExitStack() as stack:
+            for provider in {id(p): p for p in self.providers.values()}.values():
+                share = getattr(provider, "sharing_reads", None)
+                if share is not None:
+                    stack.enter_context(share(whole))
+            snapshots = await asyncio.gather(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
         return dict(zip(kinds, snapshots))
 
     def _dependency_keys(self, kind: str, snap: Snapshot) -> dict[str, set[str]]:

@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -190,6 +191,7 @@ class ZohoProvider:
         self.read_api: ReadApi = read_api
         self.metadata = metadata
         self._fields_by_module: dict[str, dict[str, dict[str, Any]]] = {}
+        self._shared: dict[tuple[str, str | None], _SharedRead] = {}
         self.client = client
         self.watermarks = watermarks
         self.full_refresh_after = full_refresh_after
@@ -251,12 +253,41 @@ class ZohoProvider:
         """True when the last full read of ``spec`` is unknown or older than ``full_refresh_after``."""
         return marks.full_refresh_due(self.watermarks, spec.kind, self._now(), self.full_refresh_after)
 
+    @contextmanager
+    def sharing_reads(self, specs: Iterable[Spec]) -> Iterator[None]:
+        """Within the block, full reads of ``specs`` that read the same Zoho module (and the
+        same subform) through COQL are one read of the union of their columns.
+
+        ``grade`` and ``moodle_grade`` both read every BTEC_Grades record with its outcome
+        rows; a plan reading both would read the module twice. The first of them to read
+        runs the shared read, the other waits for it; each makes its own Records of the
+        raw records (a kind reads only the fields it names, so the others' columns are
+        inert). The raw records are kept only until the block ends.
+        """
+        groups: dict[tuple[str, str | None], list[Spec]] = {}
+        by_kind = {spec.kind: spec for spec in specs if "zoho" in (spec.source.system, spec.target.system)}
+        for spec in by_kind.values():
+            key = _share_key(spec)
+            if key is not None:
+                groups.setdefault(key, []).append(spec)
+        before = self._shared
+        self._shared = {**before, **{k: _SharedRead(v) for k, v in groups.items() if len(v) > 1}}
+        try:
+            yield
+        finally:
+            self._shared = before
+
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
+        key = _share_key(spec) if since is None else None
+        shared = self._shared.get(key) if key is not None else None
+        raws = await shared.raws(self) if shared is not None and spec.kind in shared.kinds else None
         plan = await self.coql_plan(spec)
         pages: AsyncIterator[list[dict[str, Any]]]
-        if plan.use and plan.subform is not None and since is None:
+        if raws is not None:
+            pages = _pages(raws, COQL_MAX_LIMIT)
+        elif plan.use and plan.subform is not None and since is None:
             pages = self._query_with_rows(spec.zoho_module, plan, plan.subform)
         elif plan.use and plan.subform is None:
             pages = self.client.query_records(spec.zoho_module, plan.fields, lookups=plan.lookups,
@@ -274,6 +305,23 @@ class ZohoProvider:
                 for record in _records(spec, raw):
                     records[record.address.key] = record
         return records
+
+    async def _read_union(self, specs: Sequence[Spec]) -> list[dict[str, Any]] | None:
+        """One full COQL read of the columns ``specs`` read together, or ``None`` when they
+        cannot share one (one of them is listed, or their subforms differ)."""
+        plans = [await self.coql_plan(spec) for spec in specs]
+        if not all(p.use for p in plans) or len({p.subform.field if p.subform else None for p in plans}) != 1:
+            return None
+        union = CoqlPlan(True, {k: v for p in plans for k, v in p.lookups.items()},
+                         fields=tuple(dict.fromkeys(f for p in plans for f in p.fields)))
+        module = specs[0].zoho_module
+        subform = plans[0].subform
+        if subform is None:
+            pages = self.client.query_records(module, union.fields, lookups=union.lookups, limit=COQL_MAX_LIMIT)
+        else:
+            columns = tuple(dict.fromkeys(c for p in plans if p.subform for c in p.subform.columns))
+            pages = self._query_with_rows(module, union, replace(subform, columns=columns))
+        return [raw async for page in pages for raw in page]
 
     async def _query_with_rows(
         self, module: str, plan: CoqlPlan, subform: SubformQuery,
@@ -453,6 +501,35 @@ class ZohoProvider:
 
 #: a subform row's lookup to its parent record, in every subform module
 PARENT_ID = "Parent_Id"
+
+
+class _SharedRead:
+    """One full read several kinds of a command wait for (:meth:`ZohoProvider.sharing_reads`)."""
+
+    def __init__(self, specs: list[Spec]) -> None:
+        self.specs = specs
+        self.kinds = frozenset(spec.kind for spec in specs)
+        self._task: asyncio.Future[list[dict[str, Any]] | None] | None = None
+
+    async def raws(self, provider: ZohoProvider) -> list[dict[str, Any]] | None:
+        """The raw records of the union read (started by the first caller), or ``None``."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(provider._read_union(self.specs))
+        return await asyncio.shield(self._task)
+
+
+def _share_key(spec: Spec) -> tuple[str, str | None] | None:
+    """What a full read of ``spec`` can be shared by: its module and subform field (``None``
+    when its rows cannot be queried, so it is never shared)."""
+    target = _subform_target(spec)
+    if isinstance(target, str):
+        return None
+    return spec.zoho_module, target[0] if target is not None else None
+
+
+async def _pages(raws: list[dict[str, Any]], size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    for start in range(0, len(raws), size):
+        yield raws[start:start + size]
 
 
 def _subform_target(spec: Spec) -> tuple[str, tuple[str, ...]] | str | None:

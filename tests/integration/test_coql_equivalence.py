@@ -4,6 +4,7 @@ demo school, read both ways on the emulator and compared value for value."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -114,3 +115,34 @@ def test_subform_kinds_query_the_subform_module_and_get_their_rows_in_list_order
     assert [row["LO_Code"] for row in outcomes] == codes, (outcomes, codes)
     rows = sum(len(r.get("Payment_Schedule") or []) for r in store.all_records("BTEC_Registrations"))
     assert len(queried["installment"]) == rows
+
+
+def test_kinds_of_one_module_read_in_one_command_share_one_read_of_the_same_records(school: Sandbox) -> None:
+    """grade and moodle_grade both read every BTEC_Grades record with its outcome rows:
+    within ``sharing_reads`` the module and its subform module are queried once, and each
+    kind's Records are those it reads alone."""
+    grade, moodle_grade = SPECS["grade"], SPECS["moodle_grade"]
+
+    async def go(share: bool) -> tuple[dict[str, Record], dict[str, Record], list[str]]:
+        cid, secret, refresh = school.zoho_credentials
+        client = ZohoClient(school.zoho_base_url, school.zoho_accounts_url, cid, secret, refresh, RetryPolicy(),
+                            transport=school.zoho_transport())
+        provider = ZohoProvider(client)
+        first = len(school.zoho_store().api_log())
+        try:
+            with provider.sharing_reads([grade, moodle_grade] if share else []):
+                a, b = await asyncio.gather(provider.read(grade), provider.read(moodle_grade))
+            paths = [e["path"] for e in school.zoho_store().api_log()[first:]]
+            return a, b, paths
+        finally:
+            await provider.aclose()
+
+    alone_grade, alone_moodle, alone_paths = asyncio.run(go(share=False))
+    shared_grade, shared_moodle, shared_paths = asyncio.run(go(share=True))
+    assert shared_grade == alone_grade and shared_moodle == alone_moodle
+    assert alone_grade and alone_moodle, "the school has grades of both kinds"
+    queries = shared_paths.count("/crm/v8/coql")
+    assert queries * 2 == alone_paths.count("/crm/v8/coql"), (shared_paths, alone_paths)
+    grades = school.zoho_store().all_records("BTEC_Grades")
+    rows = sum(len(g.get("Learning_Outcomes_Assessm") or []) for g in grades)
+    assert queries == math.ceil(len(grades) / 2000) + math.ceil(rows / 2000), (queries, len(grades), rows)
