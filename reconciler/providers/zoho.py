@@ -25,18 +25,24 @@ Bulk Read (asynchronous CSV export) is deliberately not used; see :data:`BULK_RE
 
 **Which read API.** Listings go through Zoho's Query API (COQL, ``read_api = "coql"``,
 the default): ≤ 2,000 records a call against the list API's 200, so a full read costs a
-tenth of the calls (3 credits a call instead of 1: ~30 % of the credits). COQL cannot
-serve everything, and the list API (``GET /crm/v8/<module>``) stays where it cannot —
-see :data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
+tenth of the calls (3 credits a call instead of 1: ~30 % of the credits). COQL does not
+return a subform field with its parent, so a kind reading subform rows (``installment``:
+the rows of ``BTEC_Registrations.Payment_Schedule``; ``grade``/``moodle_grade``: the
+``Learning_Outcomes_Assessm`` rows) queries them from the subform's own module (``select
+<row columns>, Parent_Id from <subform module> where id > … order by id``) and puts each
+row back into its parent in row-id order, the list API's shape (:func:`merge_rows`).
+The list API (``GET /crm/v8/<module>``) stays where COQL cannot serve — see
+:data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
 
-* a subform kind (``installment``: the rows of ``BTEC_Registrations.Payment_Schedule``)
-  and any kind reading a subform field (``grade``'s ``Learning_Outcomes_Assessm``,
-  ``request``'s ``Requested_Classes``): COQL does not return a subform field with its
-  parent; the rows must be queried from the subform module itself (``FROM <subform
-  module>``, by parent id) and merged into their parents in the list API's row shape,
-  which is not built;
+* a kind reading every column of a subform's rows (``request``/``outbound_request``'s
+  ``Requested_Classes``, no ``subform_fields``): COQL selects named columns only;
+* a changed-only read of subform rows: COQL would read the whole subform module to find
+  the rows of the few parents changed;
 * fields of a type COQL answers differently or not at all (multi-select lookups, file
   and image uploads, owner/user lookups whose list-API value carries name and email).
+
+Kinds of one module read in full by one command (``grade`` and ``moodle_grade``) share
+one read of the union of their columns (:meth:`ZohoProvider.sharing_reads`).
 
 Reads by id (a webhook's targeted reconcile, lookups of ``through`` fields, records a
 wide read missed) stay on ``GET …?ids=`` — one call per ≤ 100 ids. A lookup's name comes
