@@ -186,15 +186,20 @@ class ZohoProvider:
         now: Callable[[], datetime] = utcnow,
         read_api: ReadApi = "coql",
         metadata: FieldMetadataStore | None = None,
+        subform_read_api: ReadApi = "list",
     ) -> None:
         """``duplicate_check`` maps a kind to its upsert duplicate-check fields;
         ``watermark_overlap`` is subtracted from each watermark so clock skew between
         this host and Zoho re-reads a few records rather than missing any; ``read_api``
         picks COQL or the list API for listings (module docstring), ``metadata`` caches
-        the field metadata COQL reads need to know lookups."""
-        if read_api not in ("coql", "list"):
-            raise ValueError(f"read_api must be 'coql' or 'list', not {read_api!r}")
+        the field metadata COQL reads need to know lookups; ``subform_read_api = "coql"``
+        also queries subform rows from their own module (fewer calls, more credits when a
+        parent has more than ~2 rows: docs/performance.md)."""
+        for name, value in (("read_api", read_api), ("subform_read_api", subform_read_api)):
+            if value not in ("coql", "list"):
+                raise ValueError(f"{name} must be 'coql' or 'list', not {value!r}")
         self.read_api: ReadApi = read_api
+        self.subform_read_api: ReadApi = subform_read_api
         self.metadata = metadata
         self._fields_by_module: dict[str, dict[str, dict[str, Any]]] = {}
         self._shared: dict[tuple[str, str | None], _SharedRead] = {}
@@ -262,7 +267,8 @@ class ZohoProvider:
     @contextmanager
     def sharing_reads(self, specs: Iterable[Spec]) -> Iterator[None]:
         """Within the block, full reads of ``specs`` that read the same Zoho module (and the
-        same subform) through COQL are one read of the union of their columns.
+        same subform), all through COQL or all listed, are one read of the union of their
+        columns.
 
         ``grade`` and ``moodle_grade`` both read every BTEC_Grades record with its outcome
         rows; a plan reading both would read the module twice. The first of them to read
@@ -273,9 +279,7 @@ class ZohoProvider:
         groups: dict[tuple[str, str | None], list[Spec]] = {}
         by_kind = {spec.kind: spec for spec in specs if "zoho" in (spec.source.system, spec.target.system)}
         for spec in by_kind.values():
-            key = _share_key(spec)
-            if key is not None:
-                groups.setdefault(key, []).append(spec)
+            groups.setdefault(_share_key(spec), []).append(spec)
         before = self._shared
         self._shared = {**before, **{k: _SharedRead(v) for k, v in groups.items() if len(v) > 1}}
         try:
@@ -286,8 +290,7 @@ class ZohoProvider:
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
-        key = _share_key(spec) if since is None else None
-        shared = self._shared.get(key) if key is not None else None
+        shared = self._shared.get(_share_key(spec)) if since is None else None
         raws = await shared.raws(self) if shared is not None and spec.kind in shared.kinds else None
         plan = await self.coql_plan(spec)
         pages: AsyncIterator[list[dict[str, Any]]]
@@ -313,9 +316,13 @@ class ZohoProvider:
         return records
 
     async def _read_union(self, specs: Sequence[Spec]) -> list[dict[str, Any]] | None:
-        """One full COQL read of the columns ``specs`` read together, or ``None`` when they
-        cannot share one (one of them is listed, or their subforms differ)."""
+        """One full read of the columns ``specs`` read together — all through COQL or all
+        listed — or ``None`` when they cannot share one (one queried, another listed)."""
         plans = [await self.coql_plan(spec) for spec in specs]
+        if not any(p.use for p in plans):
+            names = list(dict.fromkeys(n for spec in specs for n in zoho_fields(spec)))
+            return [raw async for page in self.client.list_records(specs[0].zoho_module, names,
+                                                                   per_page=MAX_PER_PAGE) for raw in page]
         if not all(p.use for p in plans) or len({p.subform.field if p.subform else None for p in plans}) != 1:
             return None
         union = CoqlPlan(True, {k: v for p in plans for k, v in p.lookups.items()},
@@ -368,6 +375,9 @@ class ZohoProvider:
         target = _subform_target(spec)
         if isinstance(target, str):
             return CoqlPlan(False, {}, target)
+        if target is not None and self.subform_read_api != "coql":
+            return CoqlPlan(False, {}, f"its rows of {target[0]} are listed with their parents "
+                                       "(subform_read_api is 'list': fewer credits)")
         names = zoho_fields(spec)
         meta = await self._field_metadata(spec.zoho_module, names)
         subform = None
@@ -524,13 +534,11 @@ class _SharedRead:
         return await asyncio.shield(self._task)
 
 
-def _share_key(spec: Spec) -> tuple[str, str | None] | None:
-    """What a full read of ``spec`` can be shared by: its module and subform field (``None``
-    when its rows cannot be queried, so it is never shared)."""
-    target = _subform_target(spec)
-    if isinstance(target, str):
-        return None
-    return spec.zoho_module, target[0] if target is not None else None
+def _share_key(spec: Spec) -> tuple[str, str | None]:
+    """What a full read of ``spec`` can be shared by: its module and the subform fields it reads."""
+    names = [spec.subform] if spec.subform is not None else \
+        [n for f in spec.fields.values() if f.transform == "subform" for n in f.zoho_names]
+    return spec.zoho_module, ",".join(names) or None
 
 
 async def _pages(raws: list[dict[str, Any]], size: int) -> AsyncIterator[list[dict[str, Any]]]:

@@ -38,7 +38,7 @@ def _with_zoho(sandbox: Sandbox, use: Callable[[ZohoProvider], Awaitable[T]], re
         cid, secret, refresh = sandbox.zoho_credentials
         client = ZohoClient(sandbox.zoho_base_url, sandbox.zoho_accounts_url, cid, secret, refresh, RetryPolicy(),
                             transport=sandbox.zoho_transport())
-        provider = ZohoProvider(client, read_api=read_api)
+        provider = ZohoProvider(client, read_api=read_api, subform_read_api=read_api)
         try:
             return await use(provider)
         finally:

@@ -197,8 +197,16 @@ def test_a_read_wider_than_fifty_columns_merges_its_queries_by_id(emulator: Any)
     assert client.stats.by_operation["coql"] == math.ceil(len(names) / 50)
 
 
-def test_kinds_coql_cannot_serve_are_listed_and_say_why(emulator: Any) -> None:
+def test_subform_rows_are_listed_with_their_parents_unless_subform_read_api_is_coql(emulator: Any) -> None:
     provider = ZohoProvider(client_of(emulator), metadata=Metadata())
+    plans = {kind: asyncio.run(provider.coql_plan(SPECS[kind])) for kind in ("installment", "grade", "class")}
+    assert not plans["installment"].use and "Payment_Schedule" in plans["installment"].why
+    assert not plans["grade"].use and "subform_read_api" in plans["grade"].why
+    assert plans["class"].use
+
+
+def test_kinds_coql_cannot_serve_are_listed_and_say_why(emulator: Any) -> None:
+    provider = ZohoProvider(client_of(emulator), metadata=Metadata(), subform_read_api="coql")
     plans = {kind: asyncio.run(provider.coql_plan(SPECS[kind])) for kind in ("installment", "grade", "request", "class")}
     assert plans["installment"].use and plans["installment"].subform == SubformQuery(
         "Payment_Schedule", "Payment_Schedule", ("Installment_Number", "Due_Date", "Amount", "Status", "Paid_Date"))
@@ -251,7 +259,7 @@ def test_a_subform_kind_read_through_coql_is_the_list_apis_at_two_streams_of_n_o
     spec = SPECS["installment"]
     listed = asyncio.run(ZohoProvider(client_of(emulator), read_api="list").read(spec))
     client = client_of(emulator)
-    queried = asyncio.run(ZohoProvider(client, metadata=Metadata()).read(spec))
+    queried = asyncio.run(ZohoProvider(client, metadata=Metadata(), subform_read_api="coql").read(spec))
     assert len(listed) == 2_400 and queried == listed
     assert client.stats.by_operation.get("coql") == 1 + 2, "one page of 600 parents, two of 2,400 rows"
     assert "list" not in client.stats.by_operation, client.stats.by_operation
@@ -260,8 +268,8 @@ def test_a_subform_kind_read_through_coql_is_the_list_apis_at_two_streams_of_n_o
 def test_a_changed_only_read_of_a_subform_kind_stays_listed(emulator: Any) -> None:
     emulator.state.store.load("BTEC_Registrations", registrations(5, 2))
     client = client_of(emulator)
-    asyncio.run(ZohoProvider(client, metadata=Metadata()).read_changes(SPECS["installment"],
-                                                                      since=T0 - timedelta(days=1)))
+    provider = ZohoProvider(client, metadata=Metadata(), subform_read_api="coql")
+    asyncio.run(provider.read_changes(SPECS["installment"], since=T0 - timedelta(days=1)))
     assert client.stats.by_operation.get("list") == 1 and "coql" not in client.stats.by_operation
 
 
