@@ -96,13 +96,15 @@ async def _measure(config: Config, steps: tuple[str, ...]) -> None:
               f"{by_module} calls, each module read once")
 
 
-def run(students: int, read_api: str, steps: tuple[str, ...] = ("plan", "apply", "plan again")) -> None:
+def run(students: int, read_api: str, steps: tuple[str, ...] = ("plan", "apply", "plan again"),
+        subform_read_api: str = "list") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(state_dir=Path(tmp), sandbox=SandboxSettings(students=students, seed=7),
-                        zoho=ZohoSettings(read_api=read_api))
+                        zoho=ZohoSettings(read_api=read_api, subform_read_api=subform_read_api))
         started = time.perf_counter()
         Sandbox.from_config(config).ensure()
-        print(f"students={students} read_api={read_api}: demo school generated in {time.perf_counter() - started:.2f} s")
+        print(f"students={students} read_api={read_api} subform_read_api={subform_read_api}: "
+              f"demo school generated in {time.perf_counter() - started:.2f} s")
         asyncio.run(_measure(config, steps))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS so far: {peak_mb:.0f} MB")
@@ -113,12 +115,15 @@ def main() -> None:
     parser.add_argument("--students", type=int, action="append", help="school size (repeatable)")
     parser.add_argument("--read-api", choices=("coql", "list"), action="append",
                         help="how Zoho kinds are listed (repeatable; default coql)")
+    parser.add_argument("--subform-read-api", choices=("coql", "list"), action="append",
+                        help="how subform rows are read with read_api coql (repeatable; default list)")
     parser.add_argument("--plan-only", action="store_true", help="measure the first full plan only (no apply)")
     args = parser.parse_args()
     steps = ("plan",) if args.plan_only else ("plan", "apply", "plan again")
     for n in args.students or [1500]:
         for read_api in args.read_api or ["coql"]:
-            run(n, read_api, steps)
+            for subform_read_api in (args.subform_read_api or ["list"]) if read_api == "coql" else ["list"]:
+                run(n, read_api, steps, subform_read_api)
 
 
 if __name__ == "__main__":

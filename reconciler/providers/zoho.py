@@ -26,13 +26,15 @@ Bulk Read (asynchronous CSV export) is deliberately not used; see :data:`BULK_RE
 **Which read API.** Listings go through Zoho's Query API (COQL, ``read_api = "coql"``,
 the default): ≤ 2,000 records a call against the list API's 200, so a full read costs a
 tenth of the calls (3 credits a call instead of 1: ~30 % of the credits). COQL does not
-return a subform field with its parent, so a kind reading subform rows (``installment``:
-the rows of ``BTEC_Registrations.Payment_Schedule``; ``grade``/``moodle_grade``: the
-``Learning_Outcomes_Assessm`` rows) queries them from the subform's own module (``select
-<row columns>, Parent_Id from <subform module> where id > … order by id``) and puts each
-row back into its parent in row-id order, the list API's shape (:func:`merge_rows`).
-The list API (``GET /crm/v8/<module>``) stays where COQL cannot serve — see
-:data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
+return a subform field with its parent. With ``subform_read_api = "coql"`` a kind reading
+subform rows (``installment``: the rows of ``BTEC_Registrations.Payment_Schedule``;
+``grade``/``moodle_grade``: the ``Learning_Outcomes_Assessm`` rows) queries them from the
+subform's own module (``select <row columns>, Parent_Id from <subform module> where id >
+… order by id``) and puts each row back into its parent in row-id order, the list API's
+shape (:func:`merge_rows`). That is fewer calls but more credits once a parent has more
+than ~2 rows (3·(P+R)/2000 > P/200), so by default (``"list"``) such kinds are listed,
+rows with their parents. The list API (``GET /crm/v8/<module>``) also stays where COQL
+cannot serve — see :data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
 
 * a kind reading every column of a subform's rows (``request``/``outbound_request``'s
   ``Requested_Classes``, no ``subform_fields``): COQL selects named columns only;
