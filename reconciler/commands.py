@@ -134,7 +134,8 @@ def build_providers(config: Config, state: StateStore, sandbox: "Sandbox | None"
                                 timezone=ms.timezone, course_category_id=ms.course_category_id,
                                 create_users=ms.create_users, new_user_auth=ms.new_user_auth,
                                 withdrawn_enrolment=ms.withdrawn_enrolment, iv_role=ms.iv_role, **marks)
-    zoho = ZohoProvider(client, read_api=zs.read_api, metadata=state, **marks)
+    zoho = ZohoProvider(client, read_api=zs.read_api, subform_read_api=zs.subform_read_api, metadata=state,
+                        **marks)
     return {"zoho": zoho, "moodle": moodle}
 
 

@@ -63,7 +63,12 @@ class ZohoSettings(HttpSettings):
     metadata_max_age_hours: float = Field(24.0, ge=0, description="reuse cached field metadata this long; 0: ask every run")
     read_api: Literal["coql", "list"] = Field(
         "coql", description="how kinds are listed: coql (Query API, 2,000 records a call) or list (Get Records, 200 a "
-                            "call); subform kinds are always listed (docs/performance.md)")
+                            "call) (docs/performance.md)")
+    subform_read_api: Literal["coql", "list"] = Field(
+        "list", description="how subform rows are read with read_api = coql: list (with their parents, 200 parents a "
+                            "call, 1 credit) or coql (from the subform module, 2,000 rows a call, 3 credits): coql "
+                            "makes fewer calls but costs more credits once a parent has more than ~2 rows "
+                            "(docs/performance.md)")
     notify_url: str = Field("", description="where Zoho's Notifications API calls mzi serve (mzi zoho watch)")
     watch_token_env: str = Field("MZI_ZOHO_WATCH_TOKEN",
                                  description="environment variable holding the token Zoho echoes in notifications")

@@ -13,6 +13,7 @@ Records, and hands the target provider the Changes.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
 from .batches import Gate, ResultSink, gather_reads, not_attempted
@@ -143,8 +144,16 @@ class Engine:
         return Snapshot(desired, actual)
 
     async def _read(self, scope: dict[str, set[str] | None]) -> dict[str, Snapshot]:
+        """Every kind of ``scope`` read at once; a provider that can share one read among
+        kinds read in full (``sharing_reads``: Zoho's kinds of one module) is told which."""
         kinds = sorted(scope)
-        snapshots = await gather_reads(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
+        whole = [self.specs[k] for k in kinds if scope[k] is None]
+        with ExitStack() as stack:
+            for provider in {id(p): p for p in self.providers.values()}.values():
+                share = getattr(provider, "sharing_reads", None)
+                if share is not None:
+                    stack.enter_context(share(whole))
+            snapshots = await gather_reads(*(self._read_kind(self.specs[k], scope[k]) for k in kinds))
         return dict(zip(kinds, snapshots))
 
     def _dependency_keys(self, kind: str, snap: Snapshot) -> dict[str, set[str]]:

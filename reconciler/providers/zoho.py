@@ -25,18 +25,26 @@ Bulk Read (asynchronous CSV export) is deliberately not used; see :data:`BULK_RE
 
 **Which read API.** Listings go through Zoho's Query API (COQL, ``read_api = "coql"``,
 the default): ≤ 2,000 records a call against the list API's 200, so a full read costs a
-tenth of the calls (3 credits a call instead of 1: ~30 % of the credits). COQL cannot
-serve everything, and the list API (``GET /crm/v8/<module>``) stays where it cannot —
-see :data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
+tenth of the calls (3 credits a call instead of 1: ~30 % of the credits). COQL does not
+return a subform field with its parent. With ``subform_read_api = "coql"`` a kind reading
+subform rows (``installment``: the rows of ``BTEC_Registrations.Payment_Schedule``;
+``grade``/``moodle_grade``: the ``Learning_Outcomes_Assessm`` rows) queries them from the
+subform's own module (``select <row columns>, Parent_Id from <subform module> where id >
+… order by id``) and puts each row back into its parent in row-id order, the list API's
+shape (:func:`merge_rows`). That is fewer calls but more credits once a parent has more
+than ~2 rows (3·(P+R)/2000 > P/200), so by default (``"list"``) such kinds are listed,
+rows with their parents. The list API (``GET /crm/v8/<module>``) also stays where COQL
+cannot serve — see :data:`COQL_UNSUPPORTED` and :meth:`ZohoProvider.coql_plan`:
 
-* a subform kind (``installment``: the rows of ``BTEC_Registrations.Payment_Schedule``)
-  and any kind reading a subform field (``grade``'s ``Learning_Outcomes_Assessm``,
-  ``request``'s ``Requested_Classes``): COQL does not return a subform field with its
-  parent; the rows must be queried from the subform module itself (``FROM <subform
-  module>``, by parent id) and merged into their parents in the list API's row shape,
-  which is not built;
+* a kind reading every column of a subform's rows (``request``/``outbound_request``'s
+  ``Requested_Classes``, no ``subform_fields``): COQL selects named columns only;
+* a changed-only read of subform rows: COQL would read the whole subform module to find
+  the rows of the few parents changed;
 * fields of a type COQL answers differently or not at all (multi-select lookups, file
   and image uploads, owner/user lookups whose list-API value carries name and email).
+
+Kinds of one module read in full by one command (``grade`` and ``moodle_grade``) share
+one read of the union of their columns (:meth:`ZohoProvider.sharing_reads`).
 
 Reads by id (a webhook's targeted reconcile, lookups of ``through`` fields, records a
 wide read missed) stay on ``GET …?ids=`` — one call per ≤ 100 ids. A lookup's name comes
@@ -48,8 +56,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -86,12 +95,33 @@ class FieldMetadataStore(Protocol):
 
 
 @dataclass(frozen=True)
+class SubformQuery:
+    """How a kind's subform rows are read through COQL: from the subform's own module.
+
+    COQL does not return a subform field with its parent; Zoho keeps the rows as records
+    of the subform module, each with the lookup ``Parent_Id`` to its parent. ``field`` is
+    the subform field of the parent module the rows are put back into, ``module`` the
+    module queried, ``columns`` the row columns read.
+    """
+
+    field: str
+    module: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CoqlPlan:
-    """How one kind is listed: through COQL with these lookups (field → name field), or not, and why."""
+    """How one kind is listed: through COQL with these lookups (field → name field), or not, and why.
+
+    ``fields`` are the parent module's columns queried; ``subform`` (when the kind reads
+    subform rows) the second query stream whose rows are merged into their parents.
+    """
 
     use: bool
     lookups: dict[str, str]
     why: str = ""
+    fields: tuple[str, ...] = ()
+    subform: SubformQuery | None = None
 
 
 #: Why full refreshes use Get Records and not Bulk Read — measured, see the tests
@@ -158,17 +188,23 @@ class ZohoProvider:
         now: Callable[[], datetime] = utcnow,
         read_api: ReadApi = "coql",
         metadata: FieldMetadataStore | None = None,
+        subform_read_api: ReadApi = "list",
     ) -> None:
         """``duplicate_check`` maps a kind to its upsert duplicate-check fields;
         ``watermark_overlap`` is subtracted from each watermark so clock skew between
         this host and Zoho re-reads a few records rather than missing any; ``read_api``
         picks COQL or the list API for listings (module docstring), ``metadata`` caches
-        the field metadata COQL reads need to know lookups."""
-        if read_api not in ("coql", "list"):
-            raise ValueError(f"read_api must be 'coql' or 'list', not {read_api!r}")
+        the field metadata COQL reads need to know lookups; ``subform_read_api = "coql"``
+        also queries subform rows from their own module (fewer calls, more credits when a
+        parent has more than ~2 rows: docs/performance.md)."""
+        for name, value in (("read_api", read_api), ("subform_read_api", subform_read_api)):
+            if value not in ("coql", "list"):
+                raise ValueError(f"{name} must be 'coql' or 'list', not {value!r}")
         self.read_api: ReadApi = read_api
+        self.subform_read_api: ReadApi = subform_read_api
         self.metadata = metadata
         self._fields_by_module: dict[str, dict[str, dict[str, Any]]] = {}
+        self._shared: dict[tuple[str, str | None], _SharedRead] = {}
         self.client = client
         self.watermarks = watermarks
         self.full_refresh_after = full_refresh_after
@@ -230,16 +266,48 @@ class ZohoProvider:
         """True when the last full read of ``spec`` is unknown or older than ``full_refresh_after``."""
         return marks.full_refresh_due(self.watermarks, spec.kind, self._now(), self.full_refresh_after)
 
+    @contextmanager
+    def sharing_reads(self, specs: Iterable[Spec]) -> Iterator[None]:
+        """Within the block, full reads of ``specs`` that read the same Zoho module (and the
+        same subform), all through COQL or all listed, are one read of the union of their
+        columns.
+
+        ``grade`` and ``moodle_grade`` both read every BTEC_Grades record with its outcome
+        rows; a plan reading both would read the module twice. The first of them to read
+        runs the shared read, the other waits for it; each makes its own Records of the
+        raw records (a kind reads only the fields it names, so the others' columns are
+        inert). The raw records are kept only until the block ends.
+        """
+        groups: dict[tuple[str, str | None], list[Spec]] = {}
+        by_kind = {spec.kind: spec for spec in specs if "zoho" in (spec.source.system, spec.target.system)}
+        for spec in by_kind.values():
+            groups.setdefault(_share_key(spec), []).append(spec)
+        before = self._shared
+        self._shared = {**before, **{k: _SharedRead(v) for k, v in groups.items() if len(v) > 1}}
+        try:
+            yield
+        finally:
+            self._shared = before
+
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
         records: dict[str, Record] = {}
-        fields = zoho_fields(spec)
+        shared = self._shared.get(_share_key(spec)) if since is None else None
+        raws = await shared.raws(self) if shared is not None and spec.kind in shared.kinds else None
         plan = await self.coql_plan(spec)
-        if plan.use:
-            pages = self.client.query_records(spec.zoho_module, fields, lookups=plan.lookups, modified_since=since,
-                                              limit=COQL_MAX_LIMIT)
+        pages: AsyncIterator[list[dict[str, Any]]]
+        if raws is not None:
+            pages = _pages(raws, COQL_MAX_LIMIT)
+        elif plan.use and plan.subform is not None and since is None:
+            pages = self._query_with_rows(spec.zoho_module, plan, plan.subform)
+        elif plan.use and plan.subform is None:
+            pages = self.client.query_records(spec.zoho_module, plan.fields, lookups=plan.lookups,
+                                              modified_since=since, limit=COQL_MAX_LIMIT)
         else:
-            pages = self.client.list_records(spec.zoho_module, fields, modified_since=since, per_page=MAX_PER_PAGE)
+            # a changed-only read of subform rows stays listed: its parents are few, and
+            # COQL would need every row of the subform module to find theirs
+            pages = self.client.list_records(spec.zoho_module, zoho_fields(spec), modified_since=since,
+                                             per_page=MAX_PER_PAGE)
         async for page in pages:
             page = await self._with_related(spec, page)
             for raw in page:
@@ -249,22 +317,76 @@ class ZohoProvider:
                     records[record.address.key] = record
         return records
 
-    async def coql_plan(self, spec: Spec) -> CoqlPlan:
-        """Whether ``spec`` is listed through COQL, and which of its fields are lookups.
+    async def _read_union(self, specs: Sequence[Spec]) -> list[dict[str, Any]] | None:
+        """One full read of the columns ``specs`` read together — all through COQL or all
+        listed — or ``None`` when they cannot share one (one queried, another listed)."""
+        plans = [await self.coql_plan(spec) for spec in specs]
+        if not any(p.use for p in plans):
+            names = list(dict.fromkeys(n for spec in specs for n in zoho_fields(spec)))
+            return [raw async for page in self.client.list_records(specs[0].zoho_module, names,
+                                                                   per_page=MAX_PER_PAGE) for raw in page]
+        if not all(p.use for p in plans) or len({p.subform.field if p.subform else None for p in plans}) != 1:
+            return None
+        union = CoqlPlan(True, {k: v for p in plans for k, v in p.lookups.items()},
+                         fields=tuple(dict.fromkeys(f for p in plans for f in p.fields)))
+        module = specs[0].zoho_module
+        subform = plans[0].subform
+        if subform is None:
+            pages = self.client.query_records(module, union.fields, lookups=union.lookups, limit=COQL_MAX_LIMIT)
+        else:
+            columns = tuple(dict.fromkeys(c for p in plans if p.subform for c in p.subform.columns))
+            pages = self._query_with_rows(module, union, replace(subform, columns=columns))
+        return [raw async for page in pages for raw in page]
 
-        The list API is kept for ``read_api = "list"``, subform kinds and kinds reading a
-        subform field (transform ``subform``), and any field whose metadata type is in
-        :data:`COQL_UNSUPPORTED`. A field the metadata does not know is read as a plain
-        column (the preflight reports it; Zoho would refuse the query).
+    async def _query_with_rows(
+        self, module: str, plan: CoqlPlan, subform: SubformQuery,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Parents and their subform rows through two COQL streams, merged as the list API gives them.
+
+        Each row goes to the parent its ``Parent_Id`` names, in row-id order — the order
+        Zoho keeps a subform's rows in (ids are given as rows are added; the emulator's
+        store keeps them so). A parent without rows gets ``[]``; a row whose parent the
+        parent read did not see (created between the two reads) is dropped with it.
+        """
+        async def parents() -> list[dict[str, Any]]:
+            return [raw async for page in self.client.query_records(module, plan.fields, lookups=plan.lookups,
+                                                                    limit=COQL_MAX_LIMIT) for raw in page]
+
+        async def rows() -> list[dict[str, Any]]:
+            return [row async for page in self.client.query_records(subform.module, [*subform.columns, PARENT_ID],
+                                                                    limit=COQL_MAX_LIMIT) for row in page]
+
+        read_parents, read_rows = await asyncio.gather(parents(), rows())
+        merged = merge_rows(read_parents, read_rows, subform.field)
+        for start in range(0, len(merged), COQL_MAX_LIMIT):
+            yield merged[start:start + COQL_MAX_LIMIT]
+
+    async def coql_plan(self, spec: Spec) -> CoqlPlan:
+        """Whether ``spec`` is listed through COQL, which of its fields are lookups, and how
+        its subform rows are queried.
+
+        The list API is kept for ``read_api = "list"``, any field whose metadata type is in
+        :data:`COQL_UNSUPPORTED` (but the one subform field read from its own module), a
+        kind reading more than one subform field, and one reading every column of a
+        subform's rows (no ``subform_fields``: COQL selects named columns only). A field
+        the metadata does not know is read as a plain column (the preflight reports it;
+        Zoho would refuse the query).
         """
         if self.read_api != "coql":
             return CoqlPlan(False, {}, "read_api is 'list'")
-        if spec.subform is not None:
-            return CoqlPlan(False, {}, f"its records are rows of the subform {spec.subform}")
-        if any(f.transform == "subform" for f in spec.fields.values()):
-            return CoqlPlan(False, {}, "it reads a subform field, which COQL does not return with its parent")
+        target = _subform_target(spec)
+        if isinstance(target, str):
+            return CoqlPlan(False, {}, target)
+        if target is not None and self.subform_read_api != "coql":
+            return CoqlPlan(False, {}, f"its rows of {target[0]} are listed with their parents "
+                                       "(subform_read_api is 'list': fewer credits)")
         names = zoho_fields(spec)
         meta = await self._field_metadata(spec.zoho_module, names)
+        subform = None
+        if target is not None:
+            field, columns = target
+            names = [n for n in names if n != field]
+            subform = SubformQuery(field, subform_module(field, meta.get(field) or {}), columns)
         lookups: dict[str, str] = {}
         for name in names:
             info = meta.get(name) or {}
@@ -276,7 +398,7 @@ class ZohoProvider:
                 if not target:
                     return CoqlPlan(False, {}, f"the metadata of lookup {name} names no module")
                 lookups[name] = record_name_field(str(target))
-        return CoqlPlan(True, lookups)
+        return CoqlPlan(True, lookups, fields=tuple(names or ["Modified_Time"]), subform=subform)
 
     async def _field_metadata(self, module: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Fields of ``module`` by api name: this run's copy, else the cache if it knows every
@@ -393,6 +515,88 @@ class ZohoProvider:
             return [_result(change, answer) for (change, _), answer in zip(part, answers)]
 
         return Batch([change for change, _ in part], send)
+
+
+#: a subform row's lookup to its parent record, in every subform module
+PARENT_ID = "Parent_Id"
+
+
+class _SharedRead:
+    """One full read several kinds of a command wait for (:meth:`ZohoProvider.sharing_reads`)."""
+
+    def __init__(self, specs: list[Spec]) -> None:
+        self.specs = specs
+        self.kinds = frozenset(spec.kind for spec in specs)
+        self._task: asyncio.Future[list[dict[str, Any]] | None] | None = None
+
+    async def raws(self, provider: ZohoProvider) -> list[dict[str, Any]] | None:
+        """The raw records of the union read (started by the first caller), or ``None``."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(provider._read_union(self.specs))
+        return await asyncio.shield(self._task)
+
+
+def _share_key(spec: Spec) -> tuple[str, str | None]:
+    """What a full read of ``spec`` can be shared by: its module and the subform fields it reads."""
+    names = [spec.subform] if spec.subform is not None else \
+        [n for f in spec.fields.values() if f.transform == "subform" for n in f.zoho_names]
+    return spec.zoho_module, ",".join(names) or None
+
+
+async def _pages(raws: list[dict[str, Any]], size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    for start in range(0, len(raws), size):
+        yield raws[start:start + size]
+
+
+def _subform_target(spec: Spec) -> tuple[str, tuple[str, ...]] | str | None:
+    """The subform field ``spec`` reads and the row columns it needs; ``None`` without one,
+    or why COQL cannot read its rows."""
+    if spec.subform is not None:
+        columns = [n for f in spec.fields.values() if f.const is None and f.through is None
+                   for n in f.zoho_names if not n.startswith(PARENT) and n != "id"]
+        return spec.subform, tuple(dict.fromkeys(columns))
+    fields = [f for f in spec.fields.values() if f.transform == "subform"]
+    if not fields:
+        return None
+    if len(fields) > 1 or len(fields[0].zoho_names) != 1:
+        return "it reads more than one subform field"
+    if not fields[0].subform_fields:
+        return (f"it reads every column of the rows of {fields[0].zoho_names[0]} (no subform_fields), "
+                "and COQL selects named columns only")
+    return fields[0].zoho_names[0], tuple(n for n in dict.fromkeys(fields[0].subform_fields) if n != "id")
+
+
+def subform_module(field: str, meta: Mapping[str, Any]) -> str:
+    """The api name of the module holding the rows of subform ``field``: the field metadata's
+    ``associated_module`` or ``subform`` module when it names one, else the field's own
+    name (Zoho names a subform's module after the field that creates it)."""
+    for key in ("associated_module", "subform"):
+        named = meta.get(key)
+        if isinstance(named, dict):
+            name = named.get("api_name") or named.get("module")
+            if isinstance(name, str) and name:
+                return name
+    return field
+
+
+def merge_rows(parents: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """``parents`` with their subform rows under ``field``, as the list API returns them.
+
+    Rows go to the parent their ``Parent_Id`` names, in row-id order, without
+    ``Parent_Id``; a parent without rows gets ``[]``; rows of a parent not in ``parents``
+    are dropped.
+    """
+    by_parent: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: _id_order(str(r.get("id")))):
+        parent = _lookup_id(row.get(PARENT_ID))
+        if parent is not None:
+            by_parent.setdefault(parent, []).append({k: v for k, v in row.items() if k != PARENT_ID})
+    return [{**raw, field: by_parent.get(str(raw.get("id")), [])} for raw in parents]
+
+
+def _id_order(record_id: str) -> tuple[int, str]:
+    """Zoho ids are numeric strings: numerically, anything else after."""
+    return (int(record_id), "") if record_id.isdigit() else (1 << 64, record_id)
 
 
 def _record(spec: Spec, raw: dict[str, Any]) -> Record:

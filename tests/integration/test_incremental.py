@@ -64,7 +64,9 @@ def test_changed_only_plan_sees_exactly_the_zoho_edit_reading_few_records(config
     assert [str(c.address) for c in changed.plan.changes] == [f"student.{key}"]
     assert [str(c.address) for c in full.plan.changes] == [f"student.{key}"]
     assert changed.usage["zoho"]["records"] - echo <= 2, (echo, changed.usage)
-    assert changed.usage["zoho"]["records"] < full.usage["zoho"]["records"] / 4, (changed.usage, full.usage)
+    # a full plan reads each Zoho module once (kinds of one module share the read), so its
+    # count is the school's records once; the changed-only one reads the echo and the edit
+    assert changed.usage["zoho"]["records"] < full.usage["zoho"]["records"] / 2, (changed.usage, full.usage)
 
 
 def test_a_plan_does_not_consume_the_window_of_changes(config: Config) -> None:
@@ -130,8 +132,9 @@ def test_a_blocked_record_does_not_force_every_changed_only_run_into_a_full_read
     assert not noop.plan.applicable() and [c.address.kind for c in noop.plan.changes] == ["enrollment", "enrolment"]
     again = asyncio.run(_plan(blocked, changed_only=True))
     # what it reads is the first apply's own writes of Moodle ids to Zoho, still inside the
-    # watermark overlap — a full read would be every record again
-    assert again.usage["zoho"]["records"] < noop.usage["zoho"]["records"] / 4, \
+    # watermark overlap — a full read would be every record again (each kind reading its
+    # module alone: more than the full plan, whose kinds of one module share one read)
+    assert again.usage["zoho"]["records"] < noop.usage["zoho"]["records"] / 2, \
         f"changed-only fell back to a full read: {again.usage} (full: {noop.usage})"
 
 def test_changed_only_carries_a_link_changed_in_moodle_to_zoho_reading_it_by_id(config: Config) -> None:

@@ -13,7 +13,14 @@ import httpx
 import pytest
 
 from reconciler.http import RetryPolicy
-from reconciler.providers.zoho import ZohoProvider, coql_refresh_calls, zoho_fields
+from reconciler.providers.zoho import (
+    SubformQuery,
+    ZohoProvider,
+    coql_refresh_calls,
+    merge_rows,
+    subform_module,
+    zoho_fields,
+)
 from reconciler.providers.zoho_client import (
     COQL_MAX_COLUMNS,
     COQL_MAX_JOINS,
@@ -190,15 +197,80 @@ def test_a_read_wider_than_fifty_columns_merges_its_queries_by_id(emulator: Any)
     assert client.stats.by_operation["coql"] == math.ceil(len(names) / 50)
 
 
-def test_kinds_coql_cannot_serve_are_listed_and_say_why(emulator: Any) -> None:
+def test_subform_rows_are_listed_with_their_parents_unless_subform_read_api_is_coql(emulator: Any) -> None:
     provider = ZohoProvider(client_of(emulator), metadata=Metadata())
+    plans = {kind: asyncio.run(provider.coql_plan(SPECS[kind])) for kind in ("installment", "grade", "class")}
+    assert not plans["installment"].use and "Payment_Schedule" in plans["installment"].why
+    assert not plans["grade"].use and "subform_read_api" in plans["grade"].why
+    assert plans["class"].use
+
+
+def test_kinds_coql_cannot_serve_are_listed_and_say_why(emulator: Any) -> None:
+    provider = ZohoProvider(client_of(emulator), metadata=Metadata(), subform_read_api="coql")
     plans = {kind: asyncio.run(provider.coql_plan(SPECS[kind])) for kind in ("installment", "grade", "request", "class")}
-    assert not plans["installment"].use and "subform" in plans["installment"].why
-    assert not plans["grade"].use and "subform" in plans["grade"].why
-    assert not plans["request"].use and "subform" in plans["request"].why
+    assert plans["installment"].use and plans["installment"].subform == SubformQuery(
+        "Payment_Schedule", "Payment_Schedule", ("Installment_Number", "Due_Date", "Amount", "Status", "Paid_Date"))
+    assert plans["grade"].use and plans["grade"].subform == SubformQuery(
+        "Learning_Outcomes_Assessm", "Learning_Outcomes_Assessm",
+        ("LO_Code", "LO_Title", "LO_Definition", "LO_Score", "LO_Feedback")), plans["grade"]
+    assert "Learning_Outcomes_Assessm" not in plans["grade"].fields, "the subform is not a column of its parent"
+    assert not plans["request"].use and "subform_fields" in plans["request"].why
     assert plans["class"].use and plans["class"].lookups == {"BTEC_Program": "Product_Name", "Unit": "Name",
                                                              "Teacher": "Name"}, plans["class"]
     assert set(plans["class"].lookups) <= set(zoho_fields(SPECS["class"]))
+
+
+# ---------------------------------------------------------------------- subform rows
+
+def test_rows_go_to_their_parents_in_row_id_order_without_parent_id() -> None:
+    parents = [{"id": "10", "Name": "A"}, {"id": "20", "Name": "B"}, {"id": "30", "Name": "C"}]
+    rows = [{"id": "103", "N": 3, "Parent_Id": {"id": "10"}}, {"id": "201", "N": 1, "Parent_Id": {"id": "20"}},
+            {"id": "101", "N": 1, "Parent_Id": {"id": "10"}}, {"id": "999", "N": 9, "Parent_Id": {"id": "40"}},
+            {"id": "1000", "N": 2, "Parent_Id": {"id": "10"}}]
+    merged = merge_rows(parents, rows, "Schedule")
+    assert merged == [
+        {"id": "10", "Name": "A", "Schedule": [{"id": "101", "N": 1}, {"id": "103", "N": 3}, {"id": "1000", "N": 2}]},
+        {"id": "20", "Name": "B", "Schedule": [{"id": "201", "N": 1}]},
+        {"id": "30", "Name": "C", "Schedule": []},
+    ], "numeric row-id order; a parent without rows has []; a row of a parent not read is dropped"
+
+
+def test_the_subform_module_is_the_one_the_field_metadata_names_else_the_field() -> None:
+    assert subform_module("Payment_Schedule", {"associated_module": {"api_name": None, "id": None}}) == "Payment_Schedule"
+    assert subform_module("Payment_Schedule", {"subform": {"module": "Payment_Rows", "id": "1"}}) == "Payment_Rows"
+    assert subform_module("Payment_Schedule", {"associated_module": {"api_name": "Sched", "id": "2"}}) == "Sched"
+
+
+def registrations(n: int, rows: int) -> list[dict[str, Any]]:
+    """BTEC_Registrations with ``rows`` schedule rows each; row ids interleave across parents,
+    so a page of rows spans many parents and a parent's rows span pages."""
+    out = []
+    for i in range(1, n + 1):
+        schedule = [{"id": str(BASE_ID + 100_000 + r * n + i), "Installment_Number": r + 1,
+                     "Due_Date": f"2026-{r % 12 + 1:02d}-01", "Amount": 100.0 * (r + 1), "Status": "Pending",
+                     "Paid_Date": None} for r in range(rows)]
+        out.append({"id": str(BASE_ID + i), "Name": f"REG-{i:05d}", "Payment_Schedule": schedule,
+                    "Created_Time": T0.isoformat(), "Modified_Time": T0.isoformat()})
+    return out
+
+
+def test_a_subform_kind_read_through_coql_is_the_list_apis_at_two_streams_of_n_over_2000(emulator: Any) -> None:
+    emulator.state.store.load("BTEC_Registrations", registrations(600, 4))
+    spec = SPECS["installment"]
+    listed = asyncio.run(ZohoProvider(client_of(emulator), read_api="list").read(spec))
+    client = client_of(emulator)
+    queried = asyncio.run(ZohoProvider(client, metadata=Metadata(), subform_read_api="coql").read(spec))
+    assert len(listed) == 2_400 and queried == listed
+    assert client.stats.by_operation.get("coql") == 1 + 2, "one page of 600 parents, two of 2,400 rows"
+    assert "list" not in client.stats.by_operation, client.stats.by_operation
+
+
+def test_a_changed_only_read_of_a_subform_kind_stays_listed(emulator: Any) -> None:
+    emulator.state.store.load("BTEC_Registrations", registrations(5, 2))
+    client = client_of(emulator)
+    provider = ZohoProvider(client, metadata=Metadata(), subform_read_api="coql")
+    asyncio.run(provider.read_changes(SPECS["installment"], since=T0 - timedelta(days=1)))
+    assert client.stats.by_operation.get("list") == 1 and "coql" not in client.stats.by_operation
 
 
 def test_read_api_list_never_sends_a_query(emulator: Any) -> None:

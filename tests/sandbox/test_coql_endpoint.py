@@ -141,3 +141,46 @@ def test_a_query_is_logged_as_a_read(zoho: ZohoCall, sandbox: Sandbox) -> None:
     writes = store.call_count(writes_only=True)
     query(zoho, "select Name from BTEC_Students where id > 0 limit 1")
     assert store.call_count(writes_only=True) == writes
+
+
+# ---------------------------------------------------------------------- subform modules
+
+def test_a_subform_module_answers_every_row_with_its_parent_paged_by_row_id(zoho: ZohoCall, sandbox: Sandbox) -> None:
+    expected = [(str(row["id"]), str(parent["id"]), row["Installment_Number"])
+                for parent in sandbox.zoho_store().all_records("BTEC_Registrations")
+                for row in parent.get("Payment_Schedule") or []]
+    seen: list[tuple[str, str, int]] = []
+    last = "0"
+    while True:
+        answer = query(zoho, "select Installment_Number, Parent_Id from Payment_Schedule "
+                             f"where id > {last} order by id asc limit 50")
+        assert answer.status == 200, answer.body
+        seen += [(r["id"], r["Parent_Id"]["id"], r["Installment_Number"]) for r in answer.body["data"]]
+        assert all(set(r) == {"id", "Installment_Number", "Parent_Id"} for r in answer.body["data"]), answer.body
+        last = seen[-1][0]
+        if not answer.body["info"]["more_records"]:
+            break
+    assert len(expected) > 50, "the school has more rows than one page"
+    assert seen == sorted(expected, key=lambda r: int(r[0]))
+
+
+def test_a_subform_module_filters_by_parent_and_answers_null_for_a_key_a_row_lacks(zoho: ZohoCall,
+                                                                                   sandbox: Sandbox) -> None:
+    grade = sandbox.zoho_store().all_records("BTEC_Grades")[0]
+    answer = query(zoho, f"select LO_Code, LO_Feedback, Nothing_Here, Parent_Id from Learning_Outcomes_Assessm "
+                         f"where Parent_Id = {grade['id']}")
+    rows = answer.body["data"]
+    assert [(r["id"], r["LO_Code"]) for r in rows] == [(str(o["id"]), o["LO_Code"]) for o in grade["Learning_Outcomes_Assessm"]]
+    assert all(r["Nothing_Here"] is None and r["Parent_Id"] == {"id": str(grade["id"])} for r in rows), rows
+
+
+@pytest.mark.parametrize(("text", "detail"), [
+    ("select Parent_Id.Name from Payment_Schedule where id > 0", {"column_name": "Parent_Id.Name"}),
+    ("select Amount from Payment_Schedule where Amount > 5", {"column_name": "Amount"}),
+    ("select Amount from Payment_Schedule where id > 0 order by Modified_Time", {"column_name": "Modified_Time"}),
+])
+def test_a_subform_module_refuses_what_the_sandbox_cannot_answer(zoho: ZohoCall, text: str,
+                                                                 detail: dict[str, Any]) -> None:
+    answer = query(zoho, text)
+    assert (answer.status, answer.body["code"]) == (400, "INVALID_QUERY"), answer.body
+    assert detail.items() <= answer.body["details"].items(), answer.body

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
 from ..transport import ResponseLost
-from .coql import CoqlEndpoint
+from .coql import CoqlEndpoint, subform_modules
 from .faults import Faults
 from .fields_api import FIELD_TYPES, field_metadata, known_module
 from .metadata import ModuleMeta, load_metadata
@@ -140,6 +140,7 @@ class ZohoServer:
     def __init__(self, store: ZohoStore) -> None:
         self.store = store
         self.modules = load_metadata()
+        self.subform_modules = subform_modules(self.modules)
 
     # -------------------------------------------------------------- the gate
 

@@ -25,6 +25,18 @@ Zoho's rules kept (Query API overview and limitations pages, ``coql.json``):
   (``count``, ``more_records``);
 - credits by ``LIMIT``: 1–200 → 1, 201–1000 → 2, 1001–2000 → 3 (also charged, like any
   processed call, when the query is refused: 1).
+
+**Subform modules.** Zoho keeps a subform's rows as records of a module of their own,
+queried by its api name with the lookup ``Parent_Id`` to the row's parent record
+(Query API overview: "to retrieve records from a Subform, specify the Subform module's
+API name"; e.g. ``select Expected_Budget from Project_Details where Parent_Id = <id>``).
+The emulator's store keeps the rows inside their parent (the list API's shape), so
+:class:`SubformRows` serves them as that module: ``select <row columns>, Parent_Id from
+Payment_Schedule where id > <n> order by id asc limit 2000``. A subform module is named
+after the subform field that made it (Zoho's default; the org export names no other).
+The export has no field metadata for subform modules, so any plain column name is
+answered (``null`` where a row has no such key) rather than refused; joins and criteria
+other than ``id`` and ``Parent_Id`` comparisons are refused.
 """
 
 from __future__ import annotations
@@ -273,6 +285,9 @@ class CoqlEndpoint:
             return error.response()
 
     def answer(self, query: Query) -> Response:
+        subform = self.server.subform_modules.get(query.module)
+        if subform is not None:
+            return SubformRows(self.server.store.conn, subform).answer(query)
         module = self._module(query.module)
         columns = self._columns(module, query.columns)
         self._check_limits(query)
@@ -426,3 +441,99 @@ async def _select_query(request: Request) -> str:
     if not isinstance(query, str) or not query.strip():
         raise CoqlError("INVALID_QUERY", "invalid query formed", {"reason": "select_query is missing or empty"})
     return query
+
+
+# ---------------------------------------------------------------------- subform modules
+
+@dataclass(frozen=True)
+class SubformModule:
+    """A subform's rows as a queryable module: the parent module and the subform field holding them."""
+
+    api_name: str
+    parent: str
+    field: str
+
+
+def subform_modules(modules: dict[str, ModuleMeta]) -> dict[str, SubformModule]:
+    """Every subform field of the org as its module, named after the field (Zoho's default name)."""
+    found: dict[str, SubformModule] = {}
+    for module in modules.values():
+        for meta in module.fields.values():
+            if meta.data_type == "subform" and meta.api_name not in modules:
+                found[meta.api_name] = SubformModule(meta.api_name, module.api_name, meta.api_name)
+    return found
+
+
+#: the SQL value of a row's id (row ids are numeric strings, as record ids)
+_ROW_ID = "CAST(json_extract(j.value, '$.id') AS INTEGER)"
+_SUBFORM_CRITERIA = {"id": _ROW_ID, "Parent_Id": "CAST(r.id AS INTEGER)"}
+
+
+class SubformRows:
+    """The rows of one subform field, answered as the records of its subform module."""
+
+    def __init__(self, conn: Any, subform: SubformModule) -> None:
+        self.conn = conn
+        self.subform = subform
+
+    def answer(self, query: Query) -> Response:
+        columns = self._columns(query.columns)
+        CoqlEndpoint._check_limits(query)
+        if query.order_by != "id":
+            raise CoqlError("INVALID_QUERY", "column given seems to be invalid",
+                            {"column_name": query.order_by, "clause": "order by",
+                             "reason": "the sandbox orders a subform module's rows by id only"})
+        where, params = self._where(query.conditions)
+        direction = "DESC" if query.descending else "ASC"
+        rows = self.conn.execute(
+            f"SELECT r.id, j.value FROM records r, json_each(r.data, ?) j WHERE {where} "
+            f"ORDER BY {_ROW_ID} {direction} LIMIT ? OFFSET ?",
+            (f'$."{self.subform.field}"', *params, query.limit + 1, query.offset)).fetchall()
+        if not rows:
+            return Response(status_code=204)
+        more = len(rows) > query.limit
+        data = [self._row(columns, parent, json.loads(value)) for parent, value in rows[:query.limit]]
+        return JSONResponse({"data": data, "info": {"count": len(data), "more_records": more}})
+
+    def _columns(self, names: list[str]) -> list[str]:
+        if len(names) > MAX_COLUMNS:
+            raise CoqlError("LIMIT_EXCEEDED", "limit exceeded", {"clause": "select", "limit": MAX_COLUMNS})
+        if len(set(names)) != len(names):
+            duplicate = next(n for n in names if names.count(n) > 1)
+            raise CoqlError("DUPLICATE_DATA", "duplicate data", {"clause": "select", "column_name": duplicate})
+        for name in names:
+            if "." in name:
+                raise CoqlError("INVALID_QUERY", "column given seems to be invalid",
+                                {"column_name": name, "clause": "select",
+                                 "reason": "the sandbox joins no column of a subform module"})
+        return names
+
+    def _where(self, conditions: list[Condition]) -> tuple[str, list[Any]]:
+        clauses = ["r.module = ?", "j.type = 'object'"]
+        params: list[Any] = [self.subform.parent]
+        for condition in conditions:
+            column = _SUBFORM_CRITERIA.get(condition.field)
+            if column is None:
+                raise CoqlError("INVALID_QUERY", "invalid query formed",
+                                {"column_name": condition.field, "clause": "where",
+                                 "reason": "the sandbox compares only id and Parent_Id in a subform module"})
+            if condition.operator == "is not null":
+                continue
+            if not isinstance(condition.value, int):
+                raise CoqlError("INVALID_QUERY", "value given seems to be invalid for the column",
+                                {"column_name": condition.field, "expected_data_type": "bigint", "clause": "where"})
+            clauses.append(f"{column} {'<>' if condition.operator == '!=' else condition.operator} ?")
+            params.append(condition.value)
+        return " AND ".join(clauses), params
+
+    @staticmethod
+    def _row(columns: list[str], parent: str, row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for column in columns:
+            if column == "Parent_Id":
+                out[column] = {"id": parent}
+                continue
+            value = row.get(column)
+            out[column] = {"id": value["id"]} if isinstance(value, dict) and "id" in value else value
+        out["id"] = str(row.get("id"))
+        return out
