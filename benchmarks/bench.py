@@ -31,8 +31,10 @@ What it does, per school size (``--students``, repeatable) and latency profile
 Per scenario it reports: wall time; CPU seconds and peak RSS of the mzi process
 (``os.wait4`` of the child); the emulators' CPU seconds (``/proc/<pid>/stat``, Linux);
 remote calls by system and endpoint and Zoho credits, from the emulators' own API logs;
-the lower bound of calls (Zoho reads Σ⌈N/page⌉ over the modules read, page 200, or 2,000
-when ``[zoho] read_api = "coql"``; Moodle reads Σ⌈rows/page⌉ per function, page
+the lower bound of calls (Zoho reads Σ⌈N/page⌉ over the modules read, each once, page
+2,000 through COQL and 200 where a kind of the module is listed — ``--read-api list``, or
+subform rows listed with their parents — plus Σ⌈rows/2,000⌉ over subform rows queried with
+``--subform-read-api coql``; Moodle reads Σ⌈rows/page⌉ per function, page
 min(1000, max_input_vars − 10); Moodle writes Σ⌈variables sent/(max_input_vars − 10)⌉ per
 function, the variables counted by the Moodle emulator's middleware; Zoho writes
 Σ⌈records/100⌉); the I/O floor (calls × latency / allowed concurrency per system, summed,
@@ -74,6 +76,7 @@ sys.path.insert(0, str(HERE.parent))  # run as a script from anywhere: the check
 from reconciler.config import Config, load_config  # noqa: E402
 from reconciler.mapping import subform_records  # noqa: E402
 from reconciler.providers.moodle import REQUEST_OVERHEAD  # noqa: E402
+from reconciler.providers.zoho import subform_target  # noqa: E402
 from reconciler.sandbox.demo import MISSING, MOODLE_DB, ZOHO_DB, generate, install  # noqa: E402
 from reconciler.sandbox.moodle.db import SANDBOX_TOKEN  # noqa: E402
 from reconciler.sandbox.zoho.app import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REFRESH_TOKEN  # noqa: E402
@@ -264,10 +267,19 @@ def run_mzi(workdir: Path, env: dict[str, str], argv: list[str], name: str) -> M
     return MziRun(argv, process.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output)
 
 
-def _config_text(moodle_url: str) -> str:
+@dataclass(frozen=True)
+class ReadApis:
+    """How mzi reads Zoho in the run: ``[zoho] read_api`` and ``subform_read_api``."""
+
+    read_api: str = "coql"
+    subform_read_api: str = "list"
+
+
+def _config_text(moodle_url: str, reads: ReadApis) -> str:
     return ("# written by benchmarks/bench.py: both systems live, on loopback emulators\n"
             'state_dir = "state"\n'
-            '[zoho]\nbackend = "live"\ndata_centre = "com"\n'
+            f'[zoho]\nbackend = "live"\ndata_centre = "com"\nread_api = "{reads.read_api}"\n'
+            f'subform_read_api = "{reads.subform_read_api}"\n'
             f'[moodle]\nbackend = "live"\nurl = "{moodle_url}"\n'
             "[safety]\nmax_delete_fraction = 1.0\n")
 
@@ -333,9 +345,31 @@ def calls_since(sandbox: Path, mark: LogMark) -> Calls:
 
 # ------------------------------------------------------------------ lower bounds
 
-def zoho_page(config: Config) -> int:
-    """Records one Zoho read call can return: 2,000 by COQL, 200 by the list API."""
-    return 2000 if getattr(config.zoho, "read_api", "list") == "coql" else 200
+def zoho_pages(specs: dict[str, Spec], config: Config) -> dict[str, int]:
+    """Records one read call can return, per Zoho module read once (mzi shares one read of a
+    module among its kinds): 2,000 through COQL, 200 where some kind of the module is
+    listed (``read_api = "list"``, or subform rows listed with their parents)."""
+    pages: dict[str, int] = {}
+    for spec in specs.values():
+        listed = config.zoho.read_api != "coql"
+        target = subform_target(spec)
+        if isinstance(target, str) or (target is not None and config.zoho.subform_read_api != "coql"):
+            listed = True
+        module = spec.zoho_module
+        pages[module] = min(pages.get(module, 2000), 200 if listed else 2000)
+    return pages
+
+
+def subform_row_streams(specs: dict[str, Spec], config: Config) -> dict[str, str]:
+    """Subform fields whose rows are queried as records of their own module (module → field)."""
+    if config.zoho.read_api != "coql" or config.zoho.subform_read_api != "coql":
+        return {}
+    streams: dict[str, str] = {}
+    for spec in specs.values():
+        target = subform_target(spec)
+        if isinstance(target, tuple):
+            streams[spec.zoho_module] = target[0]
+    return streams
 
 
 @dataclass
@@ -404,6 +438,13 @@ def zoho_modules_read(specs: dict[str, Spec]) -> list[str]:
 def module_counts(sandbox: Path, modules: list[str]) -> dict[str, int]:
     with _connect(sandbox / ZOHO_DB) as z:
         return {m: int(z.execute("SELECT COUNT(*) FROM records WHERE module = ?", (m,)).fetchone()[0]) for m in modules}
+
+
+def subform_rows(sandbox: Path, streams: dict[str, str]) -> dict[str, int]:
+    """Rows of each queried subform across its parent module (the records of its own module)."""
+    with _connect(sandbox / ZOHO_DB) as z:
+        return {f"{m}.{f}": int(z.execute("SELECT COALESCE(SUM(json_array_length(data, '$.' || ?)), 0) FROM records "
+                                          "WHERE module = ?", (f, m)).fetchone()[0]) for m, f in streams.items()}
 
 
 def _editable_fields(specs: dict[str, Spec], module: str) -> list[str]:
@@ -510,17 +551,18 @@ def _summary_line(output: Path) -> str:
 
 
 def measure_mzi(data: Dataset, profile: Profile, workdir: Path, specs: dict[str, Spec],
-                results: list[dict[str, Any]], save: Callable[[], None]) -> None:
+                results: list[dict[str, Any]], save: Callable[[], None], reads: ReadApis) -> None:
     """Run the scenarios; each one's figures go to ``results`` and are saved as soon as it ends
     (a 10k run takes long on a shared machine: what finished is kept if it is stopped)."""
     sandbox = fresh_copy(data, workdir)
     with emulators(sandbox, profile, workdir / "emulators.log") as servers:
-        (workdir / "mzi.toml").write_text(_config_text(servers["moodle"].url), encoding="utf-8")
+        (workdir / "mzi.toml").write_text(_config_text(servers["moodle"].url, reads), encoding="utf-8")
         config = load_config(workdir / "mzi.toml")
         env = _env(servers["zoho"].url)
         budget = config.moodle.max_input_vars - REQUEST_OVERHEAD
         modules = zoho_modules_read(specs)
-        page = zoho_page(config)
+        pages = zoho_pages(specs, config)
+        streams = subform_row_streams(specs, config)
         for scenario in scenarios(specs, data.seed):
             print(f"  {profile.name}: {scenario.name} …", file=sys.stderr, flush=True)
             touched = scenario.prepare(sandbox) if scenario.prepare else {}
@@ -534,9 +576,10 @@ def measure_mzi(data: Dataset, profile: Profile, workdir: Path, specs: dict[str,
                                       else {"total": 0, "zoho_modules": {}})
             if scenario.reads == "full":
                 counts = module_counts(sandbox, modules)
-                zoho_reads = sum(max(1, math.ceil(n / page)) for n in counts.values())
+                zoho_reads = sum(max(1, math.ceil(n / pages[m])) for m, n in counts.items())
+                zoho_reads += sum(max(1, math.ceil(n / 2000)) for n in subform_rows(sandbox, streams).values())
             elif scenario.reads == "changed":
-                zoho_reads = sum(max(1, math.ceil(touched.get(m, 0) / page)) + 1 for m in modules)  # + deleted list
+                zoho_reads = sum(max(1, math.ceil(touched.get(m, 0) / pages[m])) + 1 for m in modules)  # + deleted list
             else:
                 zoho_reads = sum(touched.values())
             sent = {fn: n - before["moodle"][1]["form_vars"].get(fn, 0)
@@ -555,7 +598,7 @@ def measure_mzi(data: Dataset, profile: Profile, workdir: Path, specs: dict[str,
                 "calls_by_endpoint": {"zoho": dict(calls.zoho.most_common()), "moodle": dict(calls.moodle.most_common())},
                 "zoho_credits_by_endpoint": dict(calls.zoho_credits.most_common()),
                 "moodle_records_by_function": dict(calls.moodle_records.most_common()),
-                "lower_bound": asdict(bound) | {"total": bound.total, "zoho_page": page, "moodle_budget": budget},
+                "lower_bound": asdict(bound) | {"total": bound.total, "zoho_pages": pages, "moodle_budget": budget},
                 "io_floor_s": round(floor_sum, 2), "io_floor_overlapped_s": round(floor_max, 2),
                 "writes": writes, "edited_in_zoho": touched, "load_average_1m": round(os.getloadavg()[0], 2),
             })
@@ -678,6 +721,9 @@ def main() -> int:
     parser.add_argument("--legacy-sample", type=int, default=200,
                         help="legacy baseline: first N records of each kind, extrapolated (0: every record)")
     parser.add_argument("--no-legacy", action="store_true", help="skip the legacy baseline")
+    parser.add_argument("--read-api", choices=("coql", "list"), default="coql", help="mzi's [zoho] read_api")
+    parser.add_argument("--subform-read-api", choices=("coql", "list"), default="list",
+                        help="mzi's [zoho] subform_read_api")
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache", help="where built schools are kept")
     parser.add_argument("--json-out", type=Path, help="default: benchmarks/results/<UTC time>.json")
     parser.add_argument("--keep", action="store_true", help="keep the work folders (mzi.toml, outputs, sandbox copies)")
@@ -697,10 +743,12 @@ def main() -> int:
             work = Path(tempfile.mkdtemp(prefix=f"mzi-bench-{students}-{name}-"))
             rows: list[dict[str, Any]] = []
             entry: dict[str, Any] = {"students": students, "seed": args.seed, "profile": name,
+                                     "read_api": args.read_api, "subform_read_api": args.subform_read_api,
                                      "dataset": data.counts, "scenarios": rows, "legacy": None}
             report["runs"].append(entry)
             try:
-                measure_mzi(data, profile, work / "mzi", specs, rows, lambda: _save(report, out))
+                measure_mzi(data, profile, work / "mzi", specs, rows, lambda: _save(report, out),
+                            ReadApis(args.read_api, args.subform_read_api))
                 if not args.no_legacy:
                     entry["legacy"] = measure_legacy(data, profile, work / "legacy", specs, sample)
                     _save(report, out)

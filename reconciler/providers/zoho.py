@@ -374,7 +374,7 @@ class ZohoProvider:
         """
         if self.read_api != "coql":
             return CoqlPlan(False, {}, "read_api is 'list'")
-        target = _subform_target(spec)
+        target = subform_target(spec)
         if isinstance(target, str):
             return CoqlPlan(False, {}, target)
         if target is not None and self.subform_read_api != "coql":
@@ -548,7 +548,7 @@ async def _pages(raws: list[dict[str, Any]], size: int) -> AsyncIterator[list[di
         yield raws[start:start + size]
 
 
-def _subform_target(spec: Spec) -> tuple[str, tuple[str, ...]] | str | None:
+def subform_target(spec: Spec) -> tuple[str, tuple[str, ...]] | str | None:
     """The subform field ``spec`` reads and the row columns it needs; ``None`` without one,
     or why COQL cannot read its rows."""
     if spec.subform is not None:
