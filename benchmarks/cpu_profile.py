@@ -5,6 +5,8 @@ Not part of the test run:
 
     nice .venv/bin/python benchmarks/cpu_profile.py --students 1500 --out /tmp/cpu-1500.json
     nice .venv/bin/python benchmarks/cpu_profile.py --students 1500 --no-gc   # the code's cost alone
+    nice .venv/bin/python benchmarks/cpu_profile.py --students 1500 --default-gc   # CPython's GC thresholds
+    nice .venv/bin/python benchmarks/cpu_profile.py --students 10000 --repeat 1   # ~15 min, ~5.8 GB peak
 
 How it separates mzi from the emulators: one real plan of the generated demo school runs
 against the in-process sandbox, and every raw record the providers hand to the mapping
