@@ -27,6 +27,7 @@ import click
 from . import __version__, commands
 from .batches import Gate
 from .config import CONFIG_ENV, ZOHO_DATA_CENTRES, Config, describe_source, load_config
+from .engine import bulk_collection
 from .errors import MziError
 from .logs import FORMATS, LEVELS, Notices
 from .model import Address
@@ -204,8 +205,10 @@ def plan(ctx: click.Context, targets: tuple[str, ...], kinds: tuple[str, ...], o
 
     with _shown(progress):
         outcome = _run(go())
-    click.echo(_rendered(outcome.plan, fmt, colour=_colour(ctx, no_color), compact=compact, types=types,
-                         labels=labels), nl=False)
+    with bulk_collection():  # a plan of thousands of changes renders into as many objects
+        text = _rendered(outcome.plan, fmt, colour=_colour(ctx, no_color), compact=compact, types=types,
+                         labels=labels)
+    click.echo(text, nl=False)
     _print_usage(outcome)
     if out is not None:
         _save(outcome.plan, out)

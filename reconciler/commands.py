@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import preflight
 from .batches import Gate
 from .config import Config, load_config
-from .engine import Engine, Safety
+from .engine import Engine, Safety, bulk_collection
 from .errors import MziError, PlanError
 from .follow_up import MAX_ROUNDS
 from .model import Action, Address, Change, Result
@@ -275,7 +275,7 @@ async def plan(ws: Workspace, targets: Sequence[Address] = (), kinds: Sequence[s
     started = _started()
     ws.start_run()
     await ws.preflight()
-    with _read_only_watermarks(ws):
+    with bulk_collection(), _read_only_watermarks(ws):
         result = await _bound(ws, await ws.engine.plan(list(targets) or None, list(kinds) or None,
                                                        changed_only=changed_only))
     error = _unreadable_error(result)
@@ -324,7 +324,7 @@ async def apply(
     ws.start_run()
     succeeded = [False]
     targeted = bool(targets) and saved is None
-    with ws.state.lock("apply", "mzi apply", shared=targeted), \
+    with bulk_collection(), ws.state.lock("apply", "mzi apply", shared=targeted), \
             ws.state.address_locks(list(targets) if targeted else []), \
             _watermarks_kept_only_if(ws, succeeded):
         await ws.preflight()

@@ -18,7 +18,7 @@ def test_wheel_runs_mzi_plan_from_an_unrelated_directory(tmp_path: Path) -> None
     (wheel,) = dist.glob("mzi-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("reconciler/_bundled/specs/student.toml", "reconciler/_bundled/install.xml",
-                   "reconciler/templates/plan.txt.j2"):
+                   "reconciler/templates/plan.md.j2"):
         assert needed in names, f"{needed} missing from {wheel.name}"
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
