@@ -363,9 +363,11 @@ class Engine:
         held = {r.address: r.blocked for snap in snapshots.values() for r in snap.desired.values() if r.blocked}
         by_kind: dict[str, list[Change]] = {}
         warnings: list[str] = []
+        leaving = _leaving_their_source(self.specs, snapshots, scope)
         for kind, snap in snapshots.items():
             spec = self.specs[kind]
-            changes = diff_kind(spec, snap.desired, snap.actual, known, scope[kind], retired)
+            here, gone = _known_to_target(spec, self.specs, known, retired, leaving)
+            changes = diff_kind(spec, snap.desired, snap.actual, here, scope[kind], gone)
             if not targets:
                 changes = await self._confirm_deletes(spec, changes, snap, known, retired)
             changes = _hold_rows_of_unread_parents(spec, changes, snap.desired)
@@ -508,6 +510,41 @@ def _parent_keys(spec: Spec, keys: Collection[str] | None) -> set[str]:
     if spec.subform is None or not keys:
         return set()
     return {k for k in keys if spec.split_key(k) is None}
+
+
+def _leaving_their_source(specs: Mapping[str, Spec], snapshots: Mapping[str, Snapshot],
+                          scope: Mapping[str, set[str] | None]) -> dict[str, set[str]]:
+    """Keys, per kind, that the target still holds live but the source no longer has, read
+    on both sides: records this very plan deletes (or retires) in the target."""
+    leaving: dict[str, set[str]] = {}
+    for kind, snap in snapshots.items():
+        spec, chosen = specs[kind], scope.get(kind)
+        gone = {k for k, r in snap.actual.items()
+                if k not in snap.desired and not is_retired(spec, r) and (chosen is None or k in chosen)}
+        if gone:
+            leaving[kind] = gone
+    return leaving
+
+
+def _known_to_target(spec: Spec, specs: Mapping[str, Spec], known: Known, retired: Mapping[str, set[str]],
+                     leaving: Mapping[str, set[str]]) -> tuple[Known, Mapping[str, set[str]]]:
+    """What ``spec``'s dependencies may point at, seen from its target system.
+
+    A dependency counts as present when it is in the source or live in the target. For a
+    kind written into Zoho whose parent kind comes from Zoho, a parent gone from Zoho is
+    no parent, though its Moodle row is live until this plan retires it: a request from a
+    student deleted in Zoho would be refused there (``INVALID_DATA`` on the lookup), so it
+    is held, named as gone. Found by the fault matrix (docs/reliability.md).
+    """
+    if spec.target.system != "zoho":
+        return known, retired
+    away = {dep.kind: leaving[dep.kind] for dep in spec.depends_on
+            if dep.kind in leaving and dep.kind in specs and specs[dep.kind].source.system == "zoho"}
+    if not away:
+        return known, retired
+    here = {kind: (keys - away[kind] if kind in away else keys) for kind, keys in known.items()}
+    gone = {kind: (set(retired.get(kind, set())) | away.get(kind, set())) for kind in set(retired) | set(away)}
+    return here, gone
 
 
 def _hold_rows_of_unread_parents(spec: Spec, changes: list[Change], desired: Mapping[str, Record]) -> list[Change]:

@@ -6,10 +6,8 @@ independent of mzi's own plan: it counts rows by natural key in both emulators' 
 (duplicates), and compares which Zoho records have a Moodle mirror row with a fault-free
 reference apply of the same school (losses).
 
-Requests are submitted only by students still in Zoho: one submitted by a student the
-same apply soft-deletes (gone from Zoho, not yet marked in Moodle) is sent to Zoho and
-refused there (``INVALID_DATA`` on ``Student``) instead of being blocked — a small mzi
-ordering gap (docs/reliability.md), kept out of the matrix.
+Requests are submitted by any student with a live Moodle row, those the same apply
+deletes in Zoho included: their requests must be held, not sent (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -221,11 +219,10 @@ class School:
                 made.counts["zoho_delete"] += 1
 
     def _requests(self, box: Sandbox, rng: random.Random, count: int, made: Made) -> None:
-        live = set(self._zoho_ids("BTEC_Students"))
-        with self.moodle() as conn:  # a student gone from Zoho cannot file a request there: see the module doc
-            users = [user for user, student in conn.execute(
-                "SELECT moodle_user_id, zoho_student_id FROM mdl_local_mzi_students WHERE moodle_user_id IS NOT NULL "
-                "AND status != 'Deleted' ORDER BY id") if student in live]
+        with self.moodle() as conn:  # students deleted in Zoho meanwhile included: their requests are held
+            users = [user for (user,) in conn.execute(
+                "SELECT moodle_user_id FROM mdl_local_mzi_students WHERE moodle_user_id IS NOT NULL "
+                "AND status != 'Deleted' ORDER BY id")]
         for _ in range(count if users else 0):
             try:
                 box.submit_request(rng.choice(users), rng.choice(REQUEST_TYPES), "fault matrix")
