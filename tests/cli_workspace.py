@@ -43,18 +43,23 @@ def override_spec(workspace: Workspace, name: str, old: str, new: str) -> None:
                                     encoding="utf-8")
 
 
-def moodle_sql(workspace: Workspace, sql: str, *args: Any) -> list[sqlite3.Row]:
-    """Run one statement on the Moodle emulator's database (installing the sandbox first);
-    rows by column name. Writes are committed: tests use it to edit Moodle by hand."""
-    workspace.sandbox.ensure()
-    conn = sqlite3.connect(workspace.sandbox.moodle_db)
+def sql(db: Path, statement: str, *args: Any) -> list[sqlite3.Row]:
+    """Run one statement on an emulator's SQLite database; rows by column name. Writes are
+    committed: tests use it to edit Zoho or Moodle by hand."""
+    conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        rows = conn.execute(sql, args).fetchall()
+        rows = conn.execute(statement, args).fetchall()
         conn.commit()
         return rows
     finally:
         conn.close()
+
+
+def moodle_sql(workspace: Workspace, statement: str, *args: Any) -> list[sqlite3.Row]:
+    """:func:`sql` on the Moodle emulator's database, installing the sandbox first."""
+    workspace.sandbox.ensure()
+    return sql(workspace.sandbox.moodle_db, statement, *args)
 
 
 def moodle_functions(workspace: Workspace) -> Counter[str]:

@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from cli_workspace import sql
 from leak_scan import Leak, LeakScanner, SensitiveValues, sensitive_values
 from reconciler import config as config_module
 from reconciler.cli import main
@@ -122,16 +123,6 @@ class School:
         return result, self.scan("mzi " + " ".join(args), result.output)
 
 
-def _sql(db: Path, sql: str, *args: Any) -> list[Any]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute(sql, args).fetchall()
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
-
-
 def _students(box: Sandbox, n: int) -> list[str]:
     conn = sqlite3.connect(box.zoho_db)
     try:
@@ -146,21 +137,21 @@ def _seed_sensitive_changes(school: School) -> None:
     and one value too long for its Moodle column (a refused write)."""
     box = school.box
     first, _, _, fourth = _students(box, 4)
-    second, third = (row[0] for row in _sql(
+    second, third = (row[0] for row in sql(
         box.moodle_db, "SELECT zoho_student_id FROM mdl_local_mzi_students WHERE zoho_student_id NOT IN (?, ?) "
                        "ORDER BY id LIMIT 2", first, fourth))
     for name, value in EDITS_ZOHO.items():
         result = school.run("sandbox", "edit", f"student.{first}", f"{name}={value}")
         assert result.exit_code == 0, result.output
     sets = ", ".join(f"{column} = ?" for column in EDITS_MOODLE)
-    _sql(box.moodle_db, f"UPDATE mdl_local_mzi_students SET {sets} WHERE zoho_student_id = ?",
+    sql(box.moodle_db, f"UPDATE mdl_local_mzi_students SET {sets} WHERE zoho_student_id = ?",
                 *EDITS_MOODLE.values(), second)
-    _sql(box.moodle_db, "UPDATE mdl_local_mzi_students SET date_of_birth = ? WHERE zoho_student_id = ?",
+    sql(box.moodle_db, "UPDATE mdl_local_mzi_students SET date_of_birth = ? WHERE zoho_student_id = ?",
                 UNREADABLE_MOODLE_DOB, third)
-    _sql(box.zoho_db, "UPDATE records SET data = json_set(data, '$.Birth_Date', ?) "
+    sql(box.zoho_db, "UPDATE records SET data = json_set(data, '$.Birth_Date', ?) "
                              "WHERE module = 'BTEC_Students' AND id = ?", UNREADABLE_ZOHO_DOB, fourth)
     fifth = next(s for s in _students(box, 8) if s not in (first, second, third, fourth))
-    _sql(box.zoho_db, "UPDATE records SET data = json_set(data, '$.National_Number', ?) "
+    sql(box.zoho_db, "UPDATE records SET data = json_set(data, '$.National_Number', ?) "
                              "WHERE module = 'BTEC_Students' AND id = ?", TOO_LONG_NATIONAL_ID, fifth)
 
 
@@ -391,7 +382,7 @@ def test_live_backends_with_right_and_wrong_tokens_print_no_secret(school: Schoo
     monkeypatch.setattr(zoho_app_module, "SANDBOX_CLIENT_SECRET", CANARIES["MZI_ZOHO_CLIENT_SECRET"])
     monkeypatch.setattr(zoho_app_module, "SANDBOX_REFRESH_TOKEN", CANARIES["MZI_ZOHO_REFRESH_TOKEN"])
     sandbox_dir = school.root / "state" / "sandbox"
-    _sql(sandbox_dir / "moodle.sqlite", "INSERT INTO mdl_external_tokens (token, userid) "
+    sql(sandbox_dir / "moodle.sqlite", "INSERT INTO mdl_external_tokens (token, userid) "
                 "SELECT ?, userid FROM mdl_external_tokens WHERE token = ?", CANARIES["MZI_MOODLE_TOKEN"], SANDBOX_TOKEN)
     leaks: list[Leak] = []
     with _emulators_on_ports(sandbox_dir) as (zoho_url, moodle_url):
