@@ -284,10 +284,13 @@ class ZohoProvider:
             groups.setdefault(_share_key(spec), []).append(spec)
         before = self._shared
         self._shared = {**before, **{k: _SharedRead(v) for k, v in groups.items() if len(v) > 1}}
+        opened = [shared for key, shared in self._shared.items() if before.get(key) is not shared]
         try:
             yield
         finally:
             self._shared = before
+            for shared in opened:
+                shared.close()
 
     async def _list(self, spec: Spec, since: datetime | None, parents: set[str] | None = None) -> dict[str, Record]:
         """Every record listed (``parents`` collects the ids of the Zoho records read)."""
@@ -534,6 +537,22 @@ class _SharedRead:
         if self._task is None:
             self._task = asyncio.ensure_future(provider._read_union(self.specs))
         return await asyncio.shield(self._task)
+
+    def close(self) -> None:
+        """Ends the shared read with the block that opened it.
+
+        The read is shielded from the kinds that wait for it, so when a failed read
+        elsewhere cancels them it would run on alone, and its own failure would surface as
+        "Task exception was never retrieved" after the command ended (found by the fault
+        matrix). Still running: cancelled. Failed: the kinds that awaited it reported it.
+        """
+        task = self._task
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
 
 
 def _share_key(spec: Spec) -> tuple[str, str | None]:
