@@ -22,6 +22,8 @@ import sqlite3
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from ..draws import check_rates, draw
+
 WRITE_DELAY_ENV = "MZI_SANDBOX_MOODLE_WRITE_DELAY_MS"
 #: where the faults and the request count live in the emulated site
 PLUGIN = "mzi_sandbox"
@@ -65,9 +67,7 @@ class MoodleFaults:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "timeout_rate", "lost_response_rate", "record_error_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be within 0..1, not {getattr(self, name)}")
+        check_rates(self, "error_rate", "timeout_rate", "lost_response_rate", "record_error_rate")
         if self.latency_ms < 0 or self.hang_seconds < 0:
             raise ValueError("latency_ms and hang_seconds must not be negative")
 
@@ -76,7 +76,7 @@ class MoodleFaults:
         return self != NO_FAULTS
 
     def _draw(self, rate: float, sequence: int, what: str) -> bool:
-        return rate > 0 and random.Random(f"{self.seed}:{sequence}:{what}").random() < rate
+        return draw(self.seed, rate, sequence, what)
 
     def server_error(self, sequence: int) -> bool:
         """Whether call ``sequence`` is refused with a 503 before it runs."""

@@ -14,6 +14,8 @@ import random
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..draws import check_rates, draw
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -58,9 +60,7 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "timeout_rate", "lost_response_rate", "page_shift_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be within 0..1, not {getattr(self, name)}")
+        check_rates(self, "error_rate", "timeout_rate", "lost_response_rate", "page_shift_rate")
         if self.hang_seconds < 0 or self.expire_every < 0:
             raise ValueError("hang_seconds and expire_every must not be negative")
         if self.burst_length < 0 or self.burst_every < 0 or (self.burst_every and self.burst_length > self.burst_every):
@@ -80,8 +80,7 @@ class Faults:
         return random.Random(f"{self.seed}:{sequence}").random() < self.error_rate
 
     def _draw(self, rate: float, sequence: int, what: str) -> bool:
-        """One seeded decision per (request, kind of fault): independent of the others."""
-        return rate > 0 and random.Random(f"{self.seed}:{sequence}:{what}").random() < rate
+        return draw(self.seed, rate, sequence, what)
 
     def hangs(self, sequence: int) -> bool:
         """Whether request ``sequence`` hangs ``hang_seconds`` before it is handled."""
